@@ -1,0 +1,372 @@
+"""`OpenWebUIClient`: chat, streams, embeddings and models, with model names resolved for you.
+
+The happy path costs one request: the name is sent as given (or as it resolved before). Only on
+"Model not found" is the model list fetched, the name resolved, and the call sent once more; if
+the server's own list turns out stale, it is asked to refresh once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from .catalog import ModelInfo, parse_models, resolve, suggest
+from .connection import Connection, get_connection
+from .errors import MODEL, ConfigurationError, ModelNotFoundError, OpenWebUIError, ServerError
+from .settings import Settings
+from .transport import RETRY_STATUSES, Transport
+
+CHAT_PATH = "/api/chat/completions"
+MODELS_PATH = "/api/models"
+EMBEDDINGS_PATH = "/api/embeddings"
+MODELS_TIMEOUT = 60.0
+# Open WebUI answers an unknown embeddings model with a bare 500: not worth retrying blindly.
+EMBEDDING_RETRY_STATUSES = RETRY_STATUSES - {500}
+
+T = TypeVar("T")
+_END: Any = object()
+
+
+def check_model_name(name: Any) -> str:
+    """The model name, or a ConfigurationError naming the setting."""
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(
+            f"No model was given (got {name!r})",
+            setting=MODEL,
+            hint="pass the model as the server lists it, e.g. 'llama3:latest' "
+            "(`openwebui-adapters models` lists them)",
+        )
+    return name.strip()
+
+
+def build_chat_body(payload: Mapping[str, Any], *, stream: bool) -> dict[str, Any]:
+    """The request body: None values dropped, never an empty `tools` list, usage asked for."""
+    body = {key: value for key, value in payload.items() if value is not None}
+    body["model"] = check_model_name(body.get("model"))
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ConfigurationError(
+            "A chat needs a non-empty list of messages",
+            setting="messages",
+            hint="pass messages=[{'role': 'user', 'content': '...'}]",
+        )
+    if not body.get("tools"):
+        # An empty list breaks some backends (vLLM answers 400), and tool_choice needs tools.
+        for key in ("tools", "tool_choice", "parallel_tool_calls"):
+            body.pop(key, None)
+    body["stream"] = stream
+    if stream:
+        body.setdefault("stream_options", {"include_usage": True})
+    else:
+        body.pop("stream_options", None)
+    return body
+
+
+def _is_missing_model(error: OpenWebUIError) -> bool:
+    return isinstance(error, ModelNotFoundError)
+
+
+def _is_missing_embedding_model(error: OpenWebUIError) -> bool:
+    return isinstance(error, ModelNotFoundError) or (
+        isinstance(error, ServerError) and error.status_code == 500
+    )
+
+
+def _next_candidate(
+    name: str, models: list[ModelInfo], tried: set[str], *, after_refresh: bool
+) -> str | None:
+    candidate = resolve(name, models)
+    if candidate is None or (candidate in tried and not after_refresh):
+        return None
+    return candidate
+
+
+def _final_model_error(name: str, models: list[ModelInfo], error: OpenWebUIError) -> OpenWebUIError:
+    """The error to raise once resolving gave up: the model error with suggestions, or the original."""
+    if not isinstance(error, ModelNotFoundError) and resolve(name, models) is not None:
+        return error  # the model exists: the failure was something else
+    if not models:
+        return ModelNotFoundError(
+            f"Open WebUI has no model {name!r}: this key's user sees no models at all",
+            model=name,
+            status_code=error.status_code,
+            url=error.url,
+            body=error.body,
+            hint="ask the Open WebUI admin to grant this user access to models "
+            "(a new user sees none until granted)",
+        )
+    return ModelNotFoundError(
+        f"Open WebUI has no model {name!r}",
+        model=name,
+        suggestions=suggest(name, models),
+        status_code=error.status_code,
+        url=error.url,
+        body=error.body,
+    )
+
+
+class OpenWebUIClient:
+    """A client for one Open WebUI server; cheap to create, pools shared by equal settings."""
+
+    def __init__(
+        self,
+        server_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        max_retries: int | None = None,
+        verify: bool | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = Settings.resolve(
+            server_url,
+            api_key,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            verify=verify,
+            headers=headers,
+        )
+        if transport is None:
+            self.connection = get_connection(self.settings)
+        else:
+            # A private connection over a given transport (tests, fault injection).
+            self.connection = Connection(
+                self.settings,
+                transport=transport if isinstance(transport, httpx.BaseTransport) else None,
+                async_transport=transport
+                if isinstance(transport, httpx.AsyncBaseTransport)
+                else None,
+            )
+        self.transport = Transport(self.connection)
+        self.catalog = self.connection.catalog
+
+    def __repr__(self) -> str:
+        return f"OpenWebUIClient(server_url={self.settings.server_url!r}, api_key='***')"
+
+    # -- models ----------------------------------------------------------------------------
+    def list_models(self, *, refresh: bool = False) -> list[ModelInfo]:
+        """Every model this key may use (`refresh` asks the server to re-read its backends)."""
+        payload = self.transport.request_json(
+            "GET",
+            MODELS_PATH,
+            params={"refresh": "true"} if refresh else None,
+            timeout=min(self.settings.timeout, MODELS_TIMEOUT),
+        )
+        models = parse_models(payload)
+        self.catalog.store(models)
+        return models
+
+    async def alist_models(self, *, refresh: bool = False) -> list[ModelInfo]:
+        """The async twin of `list_models`."""
+        payload = await self.transport.arequest_json(
+            "GET",
+            MODELS_PATH,
+            params={"refresh": "true"} if refresh else None,
+            timeout=min(self.settings.timeout, MODELS_TIMEOUT),
+        )
+        models = parse_models(payload)
+        self.catalog.store(models)
+        return models
+
+    def resolve_model(self, name: str) -> str:
+        """The server id for what the user wrote; ModelNotFoundError with suggestions if none."""
+        name = check_model_name(name)
+        models = self.catalog.models
+        if models is None or resolve(name, models) is None:
+            models = self.list_models()
+        model_id = resolve(name, models)
+        if model_id is None:
+            raise _final_model_error(name, models, ModelNotFoundError("Model not found"))
+        return model_id
+
+    async def aresolve_model(self, name: str) -> str:
+        """The async twin of `resolve_model`."""
+        name = check_model_name(name)
+        models = self.catalog.models
+        if models is None or resolve(name, models) is None:
+            models = await self.alist_models()
+        model_id = resolve(name, models)
+        if model_id is None:
+            raise _final_model_error(name, models, ModelNotFoundError("Model not found"))
+        return model_id
+
+    def _with_model(
+        self,
+        name: str,
+        send: Callable[[str], T],
+        is_missing: Callable[[OpenWebUIError], bool] = _is_missing_model,
+    ) -> T:
+        model_id = self.catalog.alias(name) or name
+        tried: set[str] = set()
+        refreshed = False
+        while True:
+            try:
+                result = send(model_id)
+            except OpenWebUIError as error:
+                if not is_missing(error):
+                    raise
+                tried.add(model_id)
+                self.catalog.forget(name)
+                models = self.catalog.models
+                candidate = None
+                if not refreshed:
+                    if models is None:
+                        models = self.list_models()
+                    candidate = _next_candidate(name, models, tried, after_refresh=False)
+                    if candidate is None:
+                        models, refreshed = self.list_models(refresh=True), True
+                        candidate = _next_candidate(name, models, tried, after_refresh=True)
+                if candidate is None:
+                    raise _final_model_error(name, models or [], error) from error
+                model_id = candidate
+                continue
+            self.catalog.remember(name, model_id)
+            return result
+
+    async def _awith_model(
+        self,
+        name: str,
+        send: Callable[[str], Awaitable[T]],
+        is_missing: Callable[[OpenWebUIError], bool] = _is_missing_model,
+    ) -> T:
+        model_id = self.catalog.alias(name) or name
+        tried: set[str] = set()
+        refreshed = False
+        while True:
+            try:
+                result = await send(model_id)
+            except OpenWebUIError as error:
+                if not is_missing(error):
+                    raise
+                tried.add(model_id)
+                self.catalog.forget(name)
+                models = self.catalog.models
+                candidate = None
+                if not refreshed:
+                    if models is None:
+                        models = await self.alist_models()
+                    candidate = _next_candidate(name, models, tried, after_refresh=False)
+                    if candidate is None:
+                        models, refreshed = await self.alist_models(refresh=True), True
+                        candidate = _next_candidate(name, models, tried, after_refresh=True)
+                if candidate is None:
+                    raise _final_model_error(name, models or [], error) from error
+                model_id = candidate
+                continue
+            self.catalog.remember(name, model_id)
+            return result
+
+    # -- chat ------------------------------------------------------------------------------
+    def chat(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """A chat completion (OpenAI format); `payload["model"]` as the user wrote it."""
+        body = build_chat_body(payload, stream=False)
+        name = body["model"]
+
+        def send(model_id: str) -> dict[str, Any]:
+            body["model"] = model_id
+            result: dict[str, Any] = self.transport.request_json(
+                "POST", CHAT_PATH, body, model=name
+            )
+            return result
+
+        return self._with_model(name, send)
+
+    async def achat(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """The async twin of `chat`."""
+        body = build_chat_body(payload, stream=False)
+        name = body["model"]
+
+        async def send(model_id: str) -> dict[str, Any]:
+            body["model"] = model_id
+            result: dict[str, Any] = await self.transport.arequest_json(
+                "POST", CHAT_PATH, body, model=name
+            )
+            return result
+
+        return await self._awith_model(name, send)
+
+    def stream_chat(self, payload: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """The chunks of a streamed chat completion, usage included on the last one."""
+        body = build_chat_body(payload, stream=True)
+        name = body["model"]
+
+        def start(model_id: str) -> tuple[Any, Iterator[dict[str, Any]]]:
+            # Reading the first chunk surfaces any error while a retry is still possible.
+            chunks = self.transport.stream_chunks(
+                CHAT_PATH, {**body, "model": model_id}, model=name
+            )
+            return next(chunks, _END), chunks
+
+        first, chunks = self._with_model(name, start)
+        if first is _END:
+            return
+        yield first
+        yield from chunks
+
+    async def astream_chat(self, payload: Mapping[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """The async twin of `stream_chat`."""
+        body = build_chat_body(payload, stream=True)
+        name = body["model"]
+
+        async def start(model_id: str) -> tuple[Any, AsyncIterator[dict[str, Any]]]:
+            chunks = self.transport.astream_chunks(
+                CHAT_PATH, {**body, "model": model_id}, model=name
+            )
+            return await anext_or_end(chunks), chunks
+
+        first, chunks = await self._awith_model(name, start)
+        if first is _END:
+            return
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    # -- embeddings ------------------------------------------------------------------------
+    def embed(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Embeddings (OpenAI format) for `payload["input"]` (a string or a list of strings)."""
+        body = {key: value for key, value in payload.items() if value is not None}
+        name = body["model"] = check_model_name(body.get("model"))
+
+        def send(model_id: str) -> dict[str, Any]:
+            body["model"] = model_id
+            result: dict[str, Any] = self.transport.request_json(
+                "POST", EMBEDDINGS_PATH, body, model=name, retry_statuses=EMBEDDING_RETRY_STATUSES
+            )
+            return result
+
+        return self._with_model(name, send, _is_missing_embedding_model)
+
+    async def aembed(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """The async twin of `embed`."""
+        body = {key: value for key, value in payload.items() if value is not None}
+        name = body["model"] = check_model_name(body.get("model"))
+
+        async def send(model_id: str) -> dict[str, Any]:
+            body["model"] = model_id
+            result: dict[str, Any] = await self.transport.arequest_json(
+                "POST", EMBEDDINGS_PATH, body, model=name, retry_statuses=EMBEDDING_RETRY_STATUSES
+            )
+            return result
+
+        return await self._awith_model(name, send, _is_missing_embedding_model)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the pools (only needed for a private transport; shared pools live on)."""
+        self.connection.close()
+
+    async def aclose(self) -> None:
+        await self.connection.aclose()
+
+
+async def anext_or_end(iterator: AsyncIterator[T]) -> Any:
+    """`anext(iterator, _END)` for Python 3.10's missing default-taking `anext`."""
+    try:
+        return await iterator.__anext__()
+    except StopAsyncIteration:
+        return _END

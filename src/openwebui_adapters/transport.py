@@ -1,0 +1,242 @@
+"""One request to Open WebUI: retries with backoff, error diagnosis, and SSE streams.
+
+Retried: connection failures and connect timeouts, and the statuses in `RETRY_STATUSES`, with
+exponential backoff and full jitter, honouring `Retry-After`. Never retried: anything after a
+stream has started yielding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+
+from .connection import Connection
+from .errors import (
+    ConnectTimeoutError,
+    OpenWebUIError,
+    ResponseError,
+    ServerUnreachableError,
+    error_from_response,
+    error_from_transport,
+    is_html,
+)
+from .sse import aiter_chunks, iter_chunks
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+RETRY_AFTER_CAP = 60.0  # a server asking for a longer pause gets the error instead of a stall
+
+
+def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
+    """Seconds to wait before retry `attempt` (1-based): `Retry-After` if given, else full jitter."""
+    if retry_after is not None:
+        return min(retry_after, RETRY_AFTER_CAP)
+    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
+
+
+def _retryable(error: OpenWebUIError, statuses: frozenset[int]) -> bool:
+    if error.status_code is not None:
+        if error.status_code not in statuses:
+            return False
+        retry_after = getattr(error, "retry_after", None)
+        return retry_after is None or retry_after <= RETRY_AFTER_CAP
+    # Without a status the request never reached the server's handler: safe to send again.
+    return isinstance(error, (ServerUnreachableError, ConnectTimeoutError))
+
+
+def _check(response: httpx.Response, model: str | None) -> None:
+    """Raise the diagnosed error for a failed answer, or for HTML where the API should answer."""
+    if not response.is_success or is_html(response):
+        raise error_from_response(response, model=model)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ResponseError(
+            f"{response.request.url} answered {response.status_code} with a body that is not "
+            f"JSON: {response.text[:120]!r}",
+            status_code=response.status_code,
+            url=str(response.request.url),
+        ) from exc
+
+
+class Transport:
+    """Sends requests over a shared `Connection`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    @property
+    def max_retries(self) -> int:
+        return self.connection.settings.max_retries
+
+    # -- sync ------------------------------------------------------------------------------
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        params: dict[str, str] | None = None,
+        model: str | None = None,
+        retry_statuses: frozenset[int] = RETRY_STATUSES,
+        timeout: float | None = None,
+    ) -> Any:
+        """One JSON request and its decoded answer."""
+        url = self.connection.url(path)
+        client = self.connection.client
+        attempt = 0
+        while True:
+            try:
+                try:
+                    response = client.request(
+                        method,
+                        url,
+                        json=body,
+                        params=params,
+                        timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                    )
+                except httpx.TransportError as exc:
+                    raise error_from_transport(exc, url) from exc
+                _check(response, model)
+                return _json(response)
+            except OpenWebUIError as error:
+                attempt += 1
+                if attempt > self.max_retries or not _retryable(error, retry_statuses):
+                    raise
+                time.sleep(backoff_delay(attempt, getattr(error, "retry_after", None)))
+
+    def stream_chunks(
+        self, path: str, body: dict[str, Any], *, model: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """POST and yield the SSE chunks; errors before the first chunk are retried."""
+        url = self.connection.url(path)
+        client = self.connection.client
+        attempt = 0
+        while True:
+            started = False
+            try:
+                try:
+                    with client.stream("POST", url, json=body) as response:
+                        if not response.is_success or is_html(response):
+                            response.read()
+                            _check(response, model)
+                        if "text/event-stream" not in response.headers.get("content-type", ""):
+                            # Some errors come back as JSON with 200; a plain JSON answer is one chunk.
+                            response.read()
+                            data = _json(response)
+                            yield from _non_stream_as_chunks(data, url)
+                            return
+                        for chunk in iter_chunks(response.iter_lines(), url):
+                            started = True
+                            yield chunk
+                        return
+                except httpx.TransportError as exc:
+                    error = error_from_transport(exc, url)
+                    if started:
+                        raise ResponseError(
+                            f"The stream from {url} broke off: {error.message}", url=url
+                        ) from exc
+                    raise error from exc
+            except OpenWebUIError as error:
+                attempt += 1
+                if started or attempt > self.max_retries or not _retryable(error, RETRY_STATUSES):
+                    raise
+                time.sleep(backoff_delay(attempt, getattr(error, "retry_after", None)))
+
+    # -- async -----------------------------------------------------------------------------
+    async def arequest_json(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        params: dict[str, str] | None = None,
+        model: str | None = None,
+        retry_statuses: frozenset[int] = RETRY_STATUSES,
+        timeout: float | None = None,
+    ) -> Any:
+        """The async twin of `request_json`."""
+        url = self.connection.url(path)
+        client = self.connection.async_client
+        attempt = 0
+        while True:
+            try:
+                try:
+                    response = await client.request(
+                        method,
+                        url,
+                        json=body,
+                        params=params,
+                        timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                    )
+                except httpx.TransportError as exc:
+                    raise error_from_transport(exc, url) from exc
+                _check(response, model)
+                return _json(response)
+            except OpenWebUIError as error:
+                attempt += 1
+                if attempt > self.max_retries or not _retryable(error, retry_statuses):
+                    raise
+                await asyncio.sleep(backoff_delay(attempt, getattr(error, "retry_after", None)))
+
+    async def astream_chunks(
+        self, path: str, body: dict[str, Any], *, model: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The async twin of `stream_chunks`."""
+        url = self.connection.url(path)
+        client = self.connection.async_client
+        attempt = 0
+        while True:
+            started = False
+            try:
+                try:
+                    async with client.stream("POST", url, json=body) as response:
+                        if not response.is_success or is_html(response):
+                            await response.aread()
+                            _check(response, model)
+                        if "text/event-stream" not in response.headers.get("content-type", ""):
+                            await response.aread()
+                            for chunk in _non_stream_as_chunks(_json(response), url):
+                                yield chunk
+                            return
+                        async for chunk in aiter_chunks(response.aiter_lines(), url):
+                            started = True
+                            yield chunk
+                        return
+                except httpx.TransportError as exc:
+                    error = error_from_transport(exc, url)
+                    if started:
+                        raise ResponseError(
+                            f"The stream from {url} broke off: {error.message}", url=url
+                        ) from exc
+                    raise error from exc
+            except OpenWebUIError as error:
+                attempt += 1
+                if started or attempt > self.max_retries or not _retryable(error, RETRY_STATUSES):
+                    raise
+                await asyncio.sleep(backoff_delay(attempt, getattr(error, "retry_after", None)))
+
+
+def _non_stream_as_chunks(data: Any, url: str) -> Iterator[dict[str, Any]]:
+    """A whole chat.completion answered to a stream request, as the equivalent chunks."""
+    if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        raise ResponseError(f"{url} answered a stream request with {str(data)[:120]!r}", url=url)
+    chunk = {**data, "object": "chat.completion.chunk"}
+    chunk["choices"] = [
+        {
+            "index": choice.get("index", 0),
+            "delta": choice.get("message") or {},
+            "finish_reason": choice.get("finish_reason"),
+        }
+        for choice in data["choices"]
+    ]
+    yield chunk
