@@ -80,7 +80,8 @@ def _match(name: str, models: Sequence[ModelInfo]) -> str | None:
         lambda m: (
             m.backend == "ollama" and ":" not in name and m.id.casefold() == f"{folded}:latest"
         ),
-    ):
+    )
+    for pick in picks:
         matched = _unique(m.id for m in models if pick(m))
         if matched:
             return matched
