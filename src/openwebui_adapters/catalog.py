@@ -120,14 +120,15 @@ def suggest(name: str, models: Sequence[ModelInfo], limit: int = 5) -> list[str]
     if not models:
         return []
     wanted = strip_leftover_prefix(name.strip()).casefold()
-    by_key: dict[str, str] = {}
+    by_key: dict[str, list[str]] = {}
     for model in models:
-        by_key.setdefault(model.id.casefold(), model.id)
-        by_key.setdefault(model.name.casefold(), model.id)
-        by_key.setdefault(model.id.split(":", 1)[0].casefold(), model.id)
+        for key in (model.id, model.name, model.id.split(":", 1)[0]):
+            ids = by_key.setdefault(key.casefold(), [])
+            if model.id not in ids:
+                ids.append(model.id)
     close = difflib.get_close_matches(wanted, list(by_key), n=limit * 2, cutoff=0.5)
     contains = [key for key in by_key if wanted and (wanted in key or key in wanted)]
-    ranked = [by_key[key] for key in [*close, *contains]]
+    ranked = [model_id for key in [*close, *contains] for model_id in by_key[key]]
     return list(dict.fromkeys(ranked))[:limit]
 
 

@@ -133,6 +133,8 @@ def normalize_server_url(raw: str) -> str:
 def check_api_key(key: str) -> str:
     """Strip a pasted key's surrounding whitespace; refuse one with whitespace inside."""
     stripped = key.strip()
+    if stripped.lower().startswith("bearer "):
+        stripped = stripped[7:].strip()
     if not stripped:
         raise ConfigurationError(
             "The API key is empty",
@@ -145,8 +147,6 @@ def check_api_key(key: str) -> str:
             setting=API_KEY,
             hint="copy the key again (Settings > Account > API keys) into OPENWEBUI_API_KEY",
         )
-    if stripped.lower().startswith("bearer "):
-        stripped = stripped[7:].strip()
     return stripped
 
 

@@ -25,6 +25,9 @@ class SSEDecoder:
         """One line in; a chunk out when an event is complete."""
         if line.startswith("data:"):
             value = line[6:] if line.startswith("data: ") else line[5:]
+            if not self._data and value.rstrip() == DONE:
+                self.done = True
+                return None
             if not self._data and value.startswith("{") and value.endswith("}"):
                 # The common case: one JSON object per line. Decode it now.
                 return self._decode(value)

@@ -1,0 +1,137 @@
+"""Every row of the error table: a real server answer becomes the error naming layer and setting."""
+
+from __future__ import annotations
+
+import pickle
+
+import httpx
+import pytest
+from samples import sample_response
+
+from openwebui_adapters import errors
+from openwebui_adapters.errors import (
+    error_from_response,
+    error_from_transport,
+    parse_retry_after,
+    server_detail,
+)
+
+URL = "http://owui.test/api/chat/completions"
+
+
+def diagnose(response: httpx.Response, model: str | None = "llama3") -> errors.OpenWebUIError:
+    response.request = httpx.Request("POST", URL)
+    return error_from_response(response, model=model)
+
+
+@pytest.mark.parametrize(
+    ("sample", "error_class", "layer", "setting"),
+    [
+        ("err_nokey_models", errors.AuthenticationError, "authentication", "OPENWEBUI_API_KEY"),
+        ("err_badkey_chat", errors.AuthenticationError, "authentication", "OPENWEBUI_API_KEY"),
+        ("err_badjwt_chat", errors.AuthenticationError, "authentication", "OPENWEBUI_API_KEY"),
+        ("err_apikeys_disabled_chat", errors.PermissionDeniedError, "permission", "OPENWEBUI_API_KEY"),
+        ("err_unknown_model_chat", errors.ModelNotFoundError, "model", "model"),
+        ("err_unknown_model_chat_stream", errors.ModelNotFoundError, "model", "model"),
+        ("err_unknown_model_ollama_chat", errors.ModelNotFoundError, "model", "model"),
+        ("err_unknown_model_openai", errors.ModelNotFoundError, "model", "model"),
+        ("err_unknown_api_path", errors.RouteError, "route", "OPENWEBUI_SERVER_URL"),
+        ("err_get_chat", errors.RouteError, "route", "OPENWEBUI_SERVER_URL"),
+        ("err_put_chat", errors.RouteError, "route", "OPENWEBUI_SERVER_URL"),
+        ("err_post_models", errors.RouteError, "route", "OPENWEBUI_SERVER_URL"),
+        ("err_invalid_json", errors.BadRequestError, "request", None),
+        ("err_upstream_400_chat", errors.BadRequestError, "request", None),
+        ("err_upstream_429_chat", errors.RateLimitError, "rate_limit", None),
+        ("err_upstream_down_chat", errors.ServerError, "upstream", None),
+        ("err_upstream_500_chat_stream", errors.ServerError, "upstream", None),
+        ("err_unknown_model_embeddings", errors.ServerError, "upstream", None),
+    ],
+)
+def test_server_answer_becomes_the_error_for_its_layer(
+    sample: str, error_class: type[errors.OpenWebUIError], layer: str, setting: str | None
+) -> None:
+    error = diagnose(sample_response(sample))
+    assert type(error) is error_class
+    assert error.layer == layer
+    assert error.setting == setting
+    assert error.hint
+    assert error.url == URL
+    assert error.status_code == sample_response(sample).status_code
+
+
+def test_model_error_names_the_model_as_written() -> None:
+    error = diagnose(sample_response("err_unknown_model_chat"), model="lama3")
+    assert "'lama3'" in str(error)
+
+
+def test_api_keys_disabled_tells_to_ask_the_admin() -> None:
+    error = diagnose(sample_response("err_apikeys_disabled_chat"))
+    assert "admin" in error.hint
+    assert "ENABLE_API_KEYS" in error.hint
+
+
+def test_html_page_is_a_route_error_even_with_status_200() -> None:
+    error = diagnose(sample_response("err_unknown_api_path"))
+    assert error.status_code == 200
+    assert "HTML page" in str(error)
+
+
+def test_upstream_down_says_the_backend_is_unreachable() -> None:
+    error = diagnose(sample_response("err_upstream_down_chat"))
+    assert "backend" in error.message
+    assert "admin" in error.hint
+
+
+def test_rate_limit_reads_retry_after() -> None:
+    response = httpx.Response(429, headers={"Retry-After": "3"}, json={"detail": "slow down"})
+    error = diagnose(response)
+    assert isinstance(error, errors.RateLimitError)
+    assert error.retry_after == 3.0
+
+
+def test_retry_after_accepts_http_dates_and_ignores_garbage() -> None:
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("-5") == 0.0
+
+
+def test_server_detail_reads_fastapi_and_openai_bodies() -> None:
+    assert server_detail('{"detail":"Model not found"}') == "Model not found"
+    assert server_detail('{"error":{"message":"quota"}}') == "quota"
+    assert server_detail("Internal Server Error") == "Internal Server Error"
+    assert len(server_detail("x" * 5000)) < 400
+
+
+@pytest.mark.parametrize(
+    ("exc", "error_class", "setting"),
+    [
+        (httpx.ConnectError("[Errno -2] Name or service not known"), errors.DNSError, "OPENWEBUI_SERVER_URL"),
+        (httpx.ConnectError("[Errno 111] Connection refused"), errors.ServerUnreachableError, "OPENWEBUI_SERVER_URL"),
+        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), errors.TLSError, "verify"),
+        (httpx.ConnectTimeout("timed out"), errors.ConnectTimeoutError, "OPENWEBUI_SERVER_URL"),
+        (httpx.ReadTimeout("timed out"), errors.ReadTimeoutError, "timeout"),
+        (httpx.RemoteProtocolError("Server disconnected"), errors.ServerUnreachableError, "OPENWEBUI_SERVER_URL"),
+        (httpx.UnsupportedProtocol("Request URL has an unsupported protocol"), errors.ConfigurationError, "OPENWEBUI_SERVER_URL"),
+    ],
+)
+def test_transport_failure_becomes_the_error_for_its_layer(
+    exc: Exception, error_class: type[errors.OpenWebUIError], setting: str
+) -> None:
+    error = error_from_transport(exc, URL)
+    assert type(error) is error_class
+    assert error.setting == setting
+    assert error.url == URL
+
+
+def test_errors_survive_pickling_with_their_fields() -> None:
+    error = errors.ModelNotFoundError("no model", model="x", suggestions=["y"], status_code=400)
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.model, copy.suggestions, copy.status_code, str(copy)) == (
+        "x", ["y"], 400, str(error)
+    )
+
+
+def test_suggestions_become_the_hint() -> None:
+    error = errors.ModelNotFoundError("no model", suggestions=["llama3:latest", "llama3:70b"])
+    assert "did you mean 'llama3:latest', 'llama3:70b'?" in str(error)
