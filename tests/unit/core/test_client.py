@@ -38,27 +38,40 @@ class Server:
         return [json.loads(r.content) for r in self.requests if r.content]
 
     def paths(self) -> list[str]:
-        return [r.url.path + (f"?{r.url.query.decode()}" if r.url.query else "") for r in self.requests]
+        return [
+            r.url.path + (f"?{r.url.query.decode()}" if r.url.query else "") for r in self.requests
+        ]
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if self.script:
             return self.script.pop(0)(request)
         if request.url.path == "/api/models":
-            return sample_response("models_api") if self.known else httpx.Response(200, json={"data": []})
+            return (
+                sample_response("models_api")
+                if self.known
+                else httpx.Response(200, json={"data": []})
+            )
         body = json.loads(request.content)
         if request.url.path == "/api/embeddings":
             if body["model"] not in self.known:
                 return sample_response("err_unknown_model_embeddings")
-            return httpx.Response(200, json={"data": [{"embedding": [0.1], "index": 0}], "model": body["model"]})
+            return httpx.Response(
+                200, json={"data": [{"embedding": [0.1], "index": 0}], "model": body["model"]}
+            )
         if body["model"] not in self.known:
             return sample_response("err_unknown_model_chat")
         if body.get("stream"):
             return httpx.Response(
-                200, text=sample_text("chat_ollama_stream"), headers={"content-type": "text/event-stream"}
+                200,
+                text=sample_text("chat_ollama_stream"),
+                headers={"content-type": "text/event-stream"},
             )
-        return httpx.Response(200, text=sample_text("chat_ollama_nostream").replace(
-            "stub-llama:latest", body["model"]), headers={"content-type": "application/json"})
+        return httpx.Response(
+            200,
+            text=sample_text("chat_ollama_nostream").replace("stub-llama:latest", body["model"]),
+            headers={"content-type": "application/json"},
+        )
 
 
 @pytest.fixture
@@ -81,7 +94,9 @@ def delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def make_client(server: Server, **options: Any) -> OpenWebUIClient:
-    return OpenWebUIClient("http://owui.test/api", "sk-test", transport=httpx.MockTransport(server), **options)
+    return OpenWebUIClient(
+        "http://owui.test/api", "sk-test", transport=httpx.MockTransport(server), **options
+    )
 
 
 def test_happy_path_costs_one_request(server: Server) -> None:
@@ -101,7 +116,9 @@ def test_misspelt_case_resolves_once_then_costs_one_request(server: Server) -> N
     assert server.bodies()[0]["model"] == "stub-gpt"
 
 
-@pytest.mark.parametrize("written", ["stub-llama", "ollama/stub-llama", "featherless_ai/stub-llama:latest"])
+@pytest.mark.parametrize(
+    "written", ["stub-llama", "ollama/stub-llama", "featherless_ai/stub-llama:latest"]
+)
 def test_missing_tag_and_leftover_prefix_resolve(server: Server, written: str) -> None:
     answer = make_client(server).chat({"model": written, "messages": USER})
     assert answer["model"] == "stub-llama:latest"
@@ -126,7 +143,10 @@ def test_stale_server_list_is_refreshed_once_then_retried(server: Server) -> Non
     answer = make_client(server).chat({"model": "stub-gpt", "messages": USER})
     assert answer["model"] == "stub-gpt"
     assert server.paths() == [
-        "/api/chat/completions", "/api/models", "/api/models?refresh=true", "/api/chat/completions",
+        "/api/chat/completions",
+        "/api/models",
+        "/api/models?refresh=true",
+        "/api/chat/completions",
     ]
 
 
@@ -137,17 +157,31 @@ def test_user_with_no_models_is_told_to_ask_the_admin(server: Server) -> None:
 
 
 def test_empty_tools_are_never_sent(server: Server) -> None:
-    make_client(server).chat({"model": "stub-gpt", "messages": USER, "tools": [], "tool_choice": "auto"})
+    make_client(server).chat(
+        {"model": "stub-gpt", "messages": USER, "tools": [], "tool_choice": "auto"}
+    )
     assert "tools" not in server.bodies()[0]
     assert "tool_choice" not in server.bodies()[0]
 
 
 def test_parameters_pass_through_and_none_is_dropped(server: Server) -> None:
     make_client(server).chat(
-        {"model": "stub-gpt", "messages": USER, "temperature": 0, "seed": 7, "files": [{"id": "f"}], "top_p": None}
+        {
+            "model": "stub-gpt",
+            "messages": USER,
+            "temperature": 0,
+            "seed": 7,
+            "files": [{"id": "f"}],
+            "top_p": None,
+        }
     )
     body = server.bodies()[0]
-    assert (body["temperature"], body["seed"], body["files"], body["stream"]) == (0, 7, [{"id": "f"}], False)
+    assert (body["temperature"], body["seed"], body["files"], body["stream"]) == (
+        0,
+        7,
+        [{"id": "f"}],
+        False,
+    )
     assert "top_p" not in body
 
 
@@ -159,12 +193,18 @@ def test_stream_asks_for_usage_and_yields_chunks(server: Server) -> None:
 
 
 def test_stream_keeps_caller_stream_options(server: Server) -> None:
-    list(make_client(server).stream_chat({"model": "stub-gpt", "messages": USER, "stream_options": {"include_usage": False}}))
+    list(
+        make_client(server).stream_chat(
+            {"model": "stub-gpt", "messages": USER, "stream_options": {"include_usage": False}}
+        )
+    )
     assert server.bodies()[0]["stream_options"] == {"include_usage": False}
 
 
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504, 408])
-def test_retryable_statuses_are_retried_with_backoff(server: Server, delays: list[float], status: int) -> None:
+def test_retryable_statuses_are_retried_with_backoff(
+    server: Server, delays: list[float], status: int
+) -> None:
     server.script = [lambda r: httpx.Response(status, json={"detail": "busy"})] * 2
     answer = make_client(server, max_retries=2).chat({"model": "stub-gpt", "messages": USER})
     assert answer["model"] == "stub-gpt"
@@ -181,13 +221,17 @@ def test_retries_stop_at_max_retries(server: Server, delays: list[float]) -> Non
 
 
 def test_retry_after_is_honoured(server: Server, delays: list[float]) -> None:
-    server.script = [lambda r: httpx.Response(429, headers={"Retry-After": "2"}, json={"detail": "slow"})]
+    server.script = [
+        lambda r: httpx.Response(429, headers={"Retry-After": "2"}, json={"detail": "slow"})
+    ]
     make_client(server).chat({"model": "stub-gpt", "messages": USER})
     assert delays == [2.0]
 
 
 def test_retry_after_beyond_the_cap_raises_at_once(server: Server, delays: list[float]) -> None:
-    server.script = [lambda r: httpx.Response(429, headers={"Retry-After": "3600"}, json={"detail": "slow"})]
+    server.script = [
+        lambda r: httpx.Response(429, headers={"Retry-After": "3600"}, json={"detail": "slow"})
+    ]
     with pytest.raises(RateLimitError) as info:
         make_client(server).chat({"model": "stub-gpt", "messages": USER})
     assert info.value.retry_after == 3600
@@ -229,14 +273,22 @@ def test_html_page_on_chat_is_a_route_error(server: Server) -> None:
 
 
 def test_body_that_is_not_json_is_a_response_error(server: Server) -> None:
-    server.script = [lambda r: httpx.Response(200, text="<<garbage", headers={"content-type": "application/json"})]
+    server.script = [
+        lambda r: httpx.Response(
+            200, text="<<garbage", headers={"content-type": "application/json"}
+        )
+    ]
     with pytest.raises(ResponseError, match="not JSON"):
         make_client(server).chat({"model": "stub-gpt", "messages": USER})
 
 
-def test_stream_is_not_retried_after_it_started_yielding(server: Server, delays: list[float]) -> None:
+def test_stream_is_not_retried_after_it_started_yielding(
+    server: Server, delays: list[float]
+) -> None:
     cut = sample_text("chat_openai_stream").replace("data: [DONE]", "")
-    server.script = [lambda r: httpx.Response(200, text=cut, headers={"content-type": "text/event-stream"})]
+    server.script = [
+        lambda r: httpx.Response(200, text=cut, headers={"content-type": "text/event-stream"})
+    ]
     stream = make_client(server).stream_chat({"model": "stub-gpt", "messages": USER})
     first = next(stream)
     assert first["choices"][0]["delta"]["role"] == "assistant"
@@ -283,7 +335,9 @@ def test_list_and_resolve_models(server: Server) -> None:
 
 async def test_async_chat_stream_and_embeddings(server: Server) -> None:
     client = make_client(server)
-    assert (await client.achat({"model": "stub-llama", "messages": USER}))["model"] == "stub-llama:latest"
+    assert (await client.achat({"model": "stub-llama", "messages": USER}))[
+        "model"
+    ] == "stub-llama:latest"
     chunks = [c async for c in client.astream_chat({"model": "STUB-GPT", "messages": USER})]
     assert chunks[-1]["usage"]["total_tokens"] == 8
     assert (await client.aembed({"model": "stub-gpt", "input": "x"}))["model"] == "stub-gpt"

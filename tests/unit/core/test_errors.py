@@ -30,7 +30,12 @@ def diagnose(response: httpx.Response, model: str | None = "llama3") -> errors.O
         ("err_nokey_models", errors.AuthenticationError, "authentication", "OPENWEBUI_API_KEY"),
         ("err_badkey_chat", errors.AuthenticationError, "authentication", "OPENWEBUI_API_KEY"),
         ("err_badjwt_chat", errors.AuthenticationError, "authentication", "OPENWEBUI_API_KEY"),
-        ("err_apikeys_disabled_chat", errors.PermissionDeniedError, "permission", "OPENWEBUI_API_KEY"),
+        (
+            "err_apikeys_disabled_chat",
+            errors.PermissionDeniedError,
+            "permission",
+            "OPENWEBUI_API_KEY",
+        ),
         ("err_unknown_model_chat", errors.ModelNotFoundError, "model", "model"),
         ("err_unknown_model_chat_stream", errors.ModelNotFoundError, "model", "model"),
         ("err_unknown_model_ollama_chat", errors.ModelNotFoundError, "model", "model"),
@@ -106,13 +111,33 @@ def test_server_detail_reads_fastapi_and_openai_bodies() -> None:
 @pytest.mark.parametrize(
     ("exc", "error_class", "setting"),
     [
-        (httpx.ConnectError("[Errno -2] Name or service not known"), errors.DNSError, "OPENWEBUI_SERVER_URL"),
-        (httpx.ConnectError("[Errno 111] Connection refused"), errors.ServerUnreachableError, "OPENWEBUI_SERVER_URL"),
-        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), errors.TLSError, "verify"),
+        (
+            httpx.ConnectError("[Errno -2] Name or service not known"),
+            errors.DNSError,
+            "OPENWEBUI_SERVER_URL",
+        ),
+        (
+            httpx.ConnectError("[Errno 111] Connection refused"),
+            errors.ServerUnreachableError,
+            "OPENWEBUI_SERVER_URL",
+        ),
+        (
+            httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
+            errors.TLSError,
+            "verify",
+        ),
         (httpx.ConnectTimeout("timed out"), errors.ConnectTimeoutError, "OPENWEBUI_SERVER_URL"),
         (httpx.ReadTimeout("timed out"), errors.ReadTimeoutError, "timeout"),
-        (httpx.RemoteProtocolError("Server disconnected"), errors.ServerUnreachableError, "OPENWEBUI_SERVER_URL"),
-        (httpx.UnsupportedProtocol("Request URL has an unsupported protocol"), errors.ConfigurationError, "OPENWEBUI_SERVER_URL"),
+        (
+            httpx.RemoteProtocolError("Server disconnected"),
+            errors.ServerUnreachableError,
+            "OPENWEBUI_SERVER_URL",
+        ),
+        (
+            httpx.UnsupportedProtocol("Request URL has an unsupported protocol"),
+            errors.ConfigurationError,
+            "OPENWEBUI_SERVER_URL",
+        ),
     ],
 )
 def test_transport_failure_becomes_the_error_for_its_layer(
@@ -128,7 +153,10 @@ def test_errors_survive_pickling_with_their_fields() -> None:
     error = errors.ModelNotFoundError("no model", model="x", suggestions=["y"], status_code=400)
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.model, copy.suggestions, copy.status_code, str(copy)) == (
-        "x", ["y"], 400, str(error)
+        "x",
+        ["y"],
+        400,
+        str(error),
     )
 
 

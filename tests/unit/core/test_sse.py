@@ -30,7 +30,7 @@ def test_line_that_is_not_json_is_a_response_error() -> None:
 
 
 def test_multi_line_event_and_comments_and_event_fields() -> None:
-    lines = [": keep-alive", "event: message", "data: {\"a\":", "data: 1}", "", "data: [DONE]", ""]
+    lines = [": keep-alive", "event: message", 'data: {"a":', "data: 1}", "", "data: [DONE]", ""]
     assert list(iter_chunks(iter(lines))) == [{"a": 1}]
 
 

@@ -1,0 +1,636 @@
+"""A real Open WebUI on 127.0.0.1 with a fake model backend, for live tests and recordings.
+
+    python stack/run.py start     # background; returns once healthy (idempotent)
+    python stack/run.py stop      # stops the PIDs recorded in .stack/state.json
+    python stack/run.py status    # exit 0 when running and healthy, 1 otherwise
+    python stack/run.py env       # prints `export OPENWEBUI_SERVER_URL=... OPENWEBUI_API_KEY=...`
+    python stack/run.py up        # start, stay in the foreground until Ctrl-C, stop
+    python stack/run.py install   # only create (or check) the cached Open WebUI virtualenv
+
+Open WebUI is installed once, slim (no torch), into ~/.cache/openwebui-adapters/stack/venv-<version>.
+Every start uses a fresh data directory, binds 127.0.0.1 only, turns off every start-up download,
+creates the admin, an API key and one workspace model whose name differs from its id.
+Only the standard library is used, so nox, pytest and a bare python3 can all import or run this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+OPENWEBUI_VERSION = "0.12.4"
+HOST = "127.0.0.1"
+
+STACK_DIR = Path(__file__).resolve().parent
+ROOT = STACK_DIR.parent
+REQUIREMENTS = STACK_DIR / "slim-requirements.txt"
+# OPENWEBUI_STACK_UPSTREAM swaps in another backend script taking the same `--port N` argument.
+UPSTREAM_SCRIPT = Path(os.environ.get("OPENWEBUI_STACK_UPSTREAM", STACK_DIR / "upstream.py")).resolve()
+STATE_DIR = Path(os.environ.get("OPENWEBUI_STACK_STATE_DIR", ROOT / ".stack"))
+STATE_FILE = STATE_DIR / "state.json"
+RUN_DIR = STATE_DIR / "run"
+CACHE_DIR = Path(
+    os.environ.get(
+        "OPENWEBUI_STACK_CACHE", Path.home() / ".cache" / "openwebui-adapters" / "stack"
+    )
+)
+VENV = CACHE_DIR / f"venv-{OPENWEBUI_VERSION}"
+VENV_PYTHON = VENV / "bin" / "python"
+VENV_OPENWEBUI = VENV / "bin" / "open-webui"
+
+HEALTH_TIMEOUT = 120.0
+UPSTREAM_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+
+ADMIN = {"name": "Stack Admin", "email": "admin@example.com"}
+# The upstream is fake; this key only has to be non-empty.
+UPSTREAM_KEY = "sk-upstream-stub"
+CUSTOM_MODEL = {"id": "team-assistant", "name": "Team Assistant", "base_model_id": "stub-gpt"}
+MODELS = {
+    "openai": "stub-gpt",
+    "ollama": "stub-llama:latest",
+    "custom": "team-assistant",
+    "custom_name": "Team Assistant",
+    "embed_openai": "stub-embed",
+    "embed_ollama": "stub-embed-ollama:latest",
+}
+# Each started process is recognised by a word of its command line, so a recycled PID is never killed.
+MARKERS = {"upstream": UPSTREAM_SCRIPT.name, "openwebui": "open-webui"}
+
+Log = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(f"stack: {message}", file=sys.stderr, flush=True)
+
+
+class StackError(RuntimeError):
+    """A step of bringing the stack up failed; the message names the step."""
+
+    def __init__(self, step: str, message: str, log_file: Path | None = None) -> None:
+        self.step = step
+        text = f"{step} failed: {message}"
+        if log_file is not None:
+            text += f"\n--- last lines of {log_file} ---\n{tail(log_file)}"
+        super().__init__(text)
+
+
+@dataclass
+class State:
+    """What a running stack is: written to .stack/state.json and read back by tests and nox."""
+
+    server_url: str
+    api_key: str
+    upstream_url: str
+    pids: dict[str, int]
+    run_dir: str
+    logs: dict[str, str]
+    version: str = OPENWEBUI_VERSION
+    started_at: float = field(default_factory=time.time)
+    models: dict[str, str] = field(default_factory=lambda: dict(MODELS))
+
+    def env(self) -> dict[str, str]:
+        return {"OPENWEBUI_SERVER_URL": self.server_url, "OPENWEBUI_API_KEY": self.api_key}
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"(no log: {exc})"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+# Requests to our own 127.0.0.1 servers never go through a proxy from the environment.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http(
+    method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 10.0
+) -> tuple[int, Any]:
+    """One JSON request; returns (status, parsed body or text). Raises OSError on no connection."""
+    headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    text = raw.decode(errors="replace")
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def healthy(server_url: str) -> bool:
+    try:
+        status, body = http("GET", f"{server_url}/health", timeout=3.0)
+    except OSError:
+        return False
+    return status == 200 and isinstance(body, dict) and body.get("status") is True
+
+
+def alive(pid: int, marker: str) -> bool:
+    """True when `pid` runs and is the process we started (its command line holds `marker`)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.exists():
+        return True  # no /proc (macOS): trust the PID
+    try:
+        content = cmdline.read_bytes()
+    except OSError:
+        return False
+    if not content:  # a zombie: it has exited, only its entry remains
+        return False
+    return marker.encode() in content
+
+
+# --- install -----------------------------------------------------------------------------------
+
+
+def _pins() -> list[tuple[str, str | None]]:
+    pins: list[tuple[str, str | None]] = [("open-webui", OPENWEBUI_VERSION)]
+    for line in REQUIREMENTS.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        match = re.match(r"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*(?:==\s*(\S+))?", line)
+        if match:
+            pins.append((match.group(1), match.group(2)))
+    return pins
+
+
+_CHECK = """
+import importlib.metadata as md, json, sys
+problems = []
+for name, want in json.loads(sys.argv[1]):
+    try:
+        got = md.version(name)
+    except md.PackageNotFoundError:
+        problems.append(name + " missing")
+        continue
+    if want and got != want:
+        problems.append(f"{name} {got} (want {want})")
+print("\\n".join(problems))
+"""
+
+
+def venv_problems() -> list[str]:
+    """What is missing from the cached virtualenv; empty when it is complete."""
+    if not VENV_PYTHON.exists():
+        return [f"no interpreter at {VENV_PYTHON}"]
+    if not VENV_OPENWEBUI.exists():
+        return [f"no {VENV_OPENWEBUI}"]
+    result = subprocess.run(
+        [str(VENV_PYTHON), "-c", _CHECK, json.dumps(_pins())],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        return [f"interpreter does not run: {result.stderr.strip()[-300:]}"]
+    return [line for line in result.stdout.splitlines() if line]
+
+
+def _base_python() -> str:
+    """A Python Open WebUI supports (3.11 or 3.12) to build the virtualenv from."""
+    override = os.environ.get("OPENWEBUI_STACK_PYTHON")
+    if override:
+        return override
+    if (3, 11) <= sys.version_info[:2] <= (3, 12):
+        return sys.executable
+    for name in ("python3.11", "python3.12"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise StackError(
+        "install",
+        f"Open WebUI {OPENWEBUI_VERSION} needs Python 3.11 or 3.12; none found "
+        "(set OPENWEBUI_STACK_PYTHON to one)",
+    )
+
+
+def _run_install_step(command: list[str], log_file: Path) -> None:
+    with log_file.open("a") as log:
+        log.write(f"$ {shlex.join(command)}\n")
+        log.flush()
+        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        raise StackError("install", f"`{shlex.join(command)}` exited {result.returncode}", log_file)
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path`, so two starts or installs never interleave."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_venv(log: Log = _stderr) -> Path:
+    """Create the cached Open WebUI virtualenv when missing or incomplete; reuse it otherwise."""
+    with _lock(CACHE_DIR / f"install-{OPENWEBUI_VERSION}.lock"):
+        problems = venv_problems()
+        if not problems:
+            return VENV
+        log(f"installing Open WebUI {OPENWEBUI_VERSION} into {VENV} ({problems[0]})")
+        started = time.monotonic()
+        log_file = CACHE_DIR / f"install-{OPENWEBUI_VERSION}.log"
+        log_file.write_text("")
+        uv = shutil.which("uv")
+        if not VENV_PYTHON.exists() or "does not run" in problems[0]:
+            shutil.rmtree(VENV, ignore_errors=True)
+            python = _base_python()
+            create = [uv, "venv", "--python", python] if uv else [python, "-m", "venv"]
+            _run_install_step([*create, str(VENV)], log_file)
+        if uv:
+            pip = [uv, "pip", "install", "--python", str(VENV_PYTHON)]
+        else:
+            pip = [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check"]
+        _run_install_step([*pip, "--no-deps", f"open-webui=={OPENWEBUI_VERSION}"], log_file)
+        _run_install_step([*pip, "-r", str(REQUIREMENTS)], log_file)
+        problems = venv_problems()
+        if problems:
+            raise StackError("install", "still incomplete: " + "; ".join(problems), log_file)
+        log(f"installed in {time.monotonic() - started:.0f} s")
+        return VENV
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def _spawn(command: list[str], log_file: Path, env: dict[str, str], cwd: Path) -> int:
+    """Start a detached process (its own session, so Ctrl-C in a terminal does not reach it)."""
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    return process.pid
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:  # our session leader: its whole group is ours
+            os.killpg(pid, signum)
+        else:
+            os.kill(pid, signum)
+
+
+def _reap(pid: int) -> None:
+    """Collect an exited child of this process, so it leaves no zombie behind."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def stop_pids(pids: dict[str, int], log: Log = _stderr) -> None:
+    """SIGTERM each recorded process that is still ours, wait, then SIGKILL what remains."""
+    running = {name: pid for name, pid in pids.items() if alive(pid, MARKERS.get(name, ""))}
+    for pid in running.values():
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while running and time.monotonic() < deadline:
+        for name, pid in list(running.items()):
+            _reap(pid)
+            if not alive(pid, MARKERS.get(name, "")):
+                del running[name]
+        time.sleep(0.1)
+    for name, pid in running.items():
+        log(f"{name} (pid {pid}) ignored SIGTERM; killing it")
+        _signal(pid, signal.SIGKILL)
+        _reap(pid)
+
+
+def _wait_ready_line(pid: int, log_file: Path, timeout: float) -> int:
+    """Wait for the upstream's `READY <port>` line; return the port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        match = re.search(r"^READY (\d+)", log_file.read_text(errors="replace"), re.MULTILINE)
+        if match:
+            return int(match.group(1))
+        _reap(pid)
+        if not alive(pid, MARKERS["upstream"]):
+            raise StackError("upstream start", "the upstream exited", log_file)
+        time.sleep(0.1)
+    raise StackError("upstream start", f"no READY line within {timeout:.0f} s", log_file)
+
+
+def _openwebui_env(run_dir: Path, upstream_url: str) -> dict[str, str]:
+    """Settings for a headless, offline Open WebUI backed only by the local upstream."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OPENWEBUI_", "OPENAI_", "OLLAMA_", "WEBUI_", "RAG_"))
+    }
+    env.update(
+        {
+            "DATA_DIR": str(run_dir / "data"),
+            "WEBUI_SECRET_KEY": secrets.token_urlsafe(32),
+            "WEBUI_AUTH": "True",
+            "ENABLE_SIGNUP": "True",
+            "ENABLE_API_KEYS": "True",
+            "ENABLE_PERSISTENT_CONFIG": "False",
+            # No start-up downloads, no phoning home.
+            "OFFLINE_MODE": "True",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "HF_HOME": str(run_dir / "hf"),
+            "ENABLE_VERSION_UPDATE_CHECK": "False",
+            "ANONYMIZED_TELEMETRY": "False",
+            "DO_NOT_TRACK": "true",
+            "SCARF_NO_ANALYTICS": "true",
+            "RAG_EMBEDDING_ENGINE": "openai",
+            "RAG_EMBEDDING_MODEL": MODELS["embed_openai"],
+            "RAG_OPENAI_API_BASE_URL": f"{upstream_url}/v1",
+            "RAG_OPENAI_API_KEY": UPSTREAM_KEY,
+            # No background generations: every chat is exactly the request the client sent.
+            "ENABLE_TITLE_GENERATION": "False",
+            "ENABLE_FOLLOW_UP_GENERATION": "False",
+            "ENABLE_TAGS_GENERATION": "False",
+            "ENABLE_AUTOCOMPLETE_GENERATION": "False",
+            "ENABLE_OLLAMA_API": "True",
+            "OLLAMA_BASE_URL": upstream_url,
+            "ENABLE_OPENAI_API": "True",
+            "OPENAI_API_BASE_URLS": f"{upstream_url}/v1",
+            "OPENAI_API_KEYS": UPSTREAM_KEY,
+            "NO_PROXY": f"{HOST},localhost",
+            "no_proxy": f"{HOST},localhost",
+        }
+    )
+    return env
+
+
+def _wait_healthy(server_url: str, pid: int, log_file: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if healthy(server_url):
+            return
+        _reap(pid)
+        if not alive(pid, MARKERS["openwebui"]):
+            raise StackError("Open WebUI start", "the server exited before it was healthy", log_file)
+        time.sleep(0.5)
+    raise StackError(
+        "Open WebUI health", f"GET {server_url}/health not OK within {timeout:.0f} s", log_file
+    )
+
+
+def _provision(server_url: str, log_file: Path) -> str:
+    """Create the admin, its API key and the custom model; return the key."""
+    password = secrets.token_urlsafe(24)
+    status, body = http(
+        "POST", f"{server_url}/api/v1/auths/signup", {**ADMIN, "password": password}
+    )
+    if status != 200 or not isinstance(body, dict) or not body.get("token"):
+        raise StackError("signup", f"POST /api/v1/auths/signup -> {status}: {body}", log_file)
+    jwt = body["token"]
+
+    status, body = http("POST", f"{server_url}/api/v1/auths/api_key", token=jwt)
+    if status != 200 or not isinstance(body, dict) or not body.get("api_key"):
+        raise StackError("API key", f"POST /api/v1/auths/api_key -> {status}: {body}", log_file)
+    api_key = str(body["api_key"])
+
+    # The server lists models by asking the upstream; the custom model needs its base listed.
+    wanted = {MODELS["openai"], MODELS["ollama"], MODELS["embed_openai"]}
+    ids: set[str] = set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, body = http("GET", f"{server_url}/api/models?refresh=true", token=api_key)
+        if status == 200 and isinstance(body, dict):
+            ids = {str(entry.get("id")) for entry in body.get("data", [])}
+            if wanted <= ids:
+                break
+        time.sleep(1)
+    else:
+        raise StackError(
+            "model list", f"upstream models {sorted(wanted - ids)} not listed by the server", log_file
+        )
+
+    form = {**CUSTOM_MODEL, "meta": {"description": "A workspace model for tests."}, "params": {}}
+    status, body = http("POST", f"{server_url}/api/v1/models/create", form, token=jwt)
+    if status != 200 or not isinstance(body, dict) or body.get("id") != CUSTOM_MODEL["id"]:
+        raise StackError("custom model", f"POST /api/v1/models/create -> {status}: {body}", log_file)
+    return api_key
+
+
+# --- state -------------------------------------------------------------------------------------
+
+
+def read_state() -> State | None:
+    try:
+        return State(**json.loads(STATE_FILE.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _write_state(state: State) -> None:
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    temporary = STATE_FILE.with_suffix(".tmp")
+    # The file holds an API key: readable by its owner only.
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(asdict(state), handle, indent=2)
+    temporary.replace(STATE_FILE)
+
+
+def running_state() -> State | None:
+    """The recorded stack when all its processes are ours and the server answers /health."""
+    state = read_state()
+    if state is None:
+        return None
+    if all(alive(pid, MARKERS.get(name, "")) for name, pid in state.pids.items()) and healthy(
+        state.server_url
+    ):
+        return state
+    return None
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+def start(log: Log = _stderr, health_timeout: float = HEALTH_TIMEOUT) -> State:
+    """Bring the stack up in the background and return its state; reuse a healthy one."""
+    with _lock(STATE_DIR / "lock"):
+        state = running_state()
+        if state is not None:
+            log(f"already running at {state.server_url}")
+            return state
+        stale = read_state()
+        if stale is not None:
+            log("removing a stack that is no longer healthy")
+            stop_pids(stale.pids, log)
+            STATE_FILE.unlink(missing_ok=True)
+
+        ensure_venv(log)
+        started = time.monotonic()
+        shutil.rmtree(RUN_DIR, ignore_errors=True)
+        (RUN_DIR / "data").mkdir(parents=True)
+        logs = {"upstream": RUN_DIR / "upstream.log", "openwebui": RUN_DIR / "openwebui.log"}
+        pids: dict[str, int] = {}
+        try:
+            if not UPSTREAM_SCRIPT.exists():
+                raise StackError("upstream start", f"{UPSTREAM_SCRIPT} does not exist")
+            upstream_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            pids["upstream"] = _spawn(
+                [str(VENV_PYTHON), str(UPSTREAM_SCRIPT), "--port", str(free_port())],
+                logs["upstream"],
+                upstream_env,
+                RUN_DIR,
+            )
+            port = _wait_ready_line(pids["upstream"], logs["upstream"], UPSTREAM_TIMEOUT)
+            upstream_url = f"http://{HOST}:{port}"
+
+            server_url = f"http://{HOST}:{free_port()}"
+            pids["openwebui"] = _spawn(
+                [str(VENV_OPENWEBUI), "serve", "--host", HOST, "--port", server_url.rsplit(":")[-1]],
+                logs["openwebui"],
+                _openwebui_env(RUN_DIR, upstream_url),
+                RUN_DIR,
+            )
+            _wait_healthy(server_url, pids["openwebui"], logs["openwebui"], health_timeout)
+            log(f"Open WebUI healthy after {time.monotonic() - started:.1f} s")
+            api_key = _provision(server_url, logs["openwebui"])
+        except BaseException:
+            stop_pids(pids, log)
+            raise
+        state = State(
+            server_url=server_url,
+            api_key=api_key,
+            upstream_url=upstream_url,
+            pids=pids,
+            run_dir=str(RUN_DIR),
+            logs={name: str(path) for name, path in logs.items()},
+        )
+        _write_state(state)
+        log(f"up at {server_url} in {time.monotonic() - started:.1f} s (state: {STATE_FILE})")
+        return state
+
+
+def stop(log: Log = _stderr, state: State | None = None) -> bool:
+    """Stop the stack's processes by PID and forget it; False when none was recorded."""
+    with _lock(STATE_DIR / "lock"):
+        recorded = read_state()
+        state = state or recorded
+        if state is None:
+            return False
+        stop_pids(state.pids, log)
+        if recorded is not None and recorded.pids == state.pids:
+            STATE_FILE.unlink(missing_ok=True)
+        log("stopped")
+        return True
+
+
+@contextlib.contextmanager
+def running_stack(log: Log = _stderr) -> Iterator[State]:
+    """The stack for the duration of a block: reuse a running one, else start and later stop it."""
+    state = running_state()
+    if state is not None:
+        log(f"using the stack already running at {state.server_url}")
+        yield state
+        return
+    state = start(log)
+    try:
+        yield state
+    finally:
+        stop(log, state)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "command", choices=["start", "stop", "status", "env", "up", "install"], nargs="?"
+    )
+    parser.add_argument("--health-timeout", type=float, default=HEALTH_TIMEOUT)
+    args = parser.parse_args(argv)
+    command = args.command or "up"
+    try:
+        if command == "install":
+            ensure_venv()
+            print(VENV)
+        elif command == "start":
+            print(start(health_timeout=args.health_timeout).server_url)
+        elif command == "stop":
+            if not stop():
+                _stderr("no stack recorded in " + str(STATE_FILE))
+        elif command == "status":
+            state = running_state()
+            if state is None:
+                print("not running")
+                return 1
+            print(f"running at {state.server_url} (pids {state.pids}, logs in {state.run_dir})")
+        elif command == "env":
+            state = running_state()
+            if state is None:
+                _stderr("not running: start it with `python stack/run.py start`")
+                return 1
+            print("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in state.env().items()))
+        else:
+            _up(args.health_timeout)
+    except StackError as exc:
+        _stderr(str(exc))
+        return 1
+    return 0
+
+
+def _up(health_timeout: float) -> None:
+    """Foreground: start, print how to use it, stop on Ctrl-C or SIGTERM."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    state = start(health_timeout=health_timeout)
+    try:
+        print(f"Open WebUI {OPENWEBUI_VERSION} at {state.server_url}; Ctrl-C stops it.")
+        print("In another shell: eval \"$(python stack/run.py env)\"", flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(state=state)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
