@@ -210,7 +210,8 @@ def test_retryable_statuses_are_retried_with_backoff(
     assert answer["model"] == "stub-gpt"
     assert len(server.requests) == 3
     assert len(delays) == 2
-    assert 0 <= delays[0] <= 0.5 and 0 <= delays[1] <= 1.0
+    assert 0 <= delays[0] <= 0.5
+    assert 0 <= delays[1] <= 1.0
 
 
 def test_retries_stop_at_max_retries(server: Server, delays: list[float]) -> None:
@@ -348,7 +349,8 @@ async def test_async_chat_stream_and_embeddings(server: Server) -> None:
 async def test_async_retries(server: Server, delays: list[float]) -> None:
     server.script = [lambda r: httpx.Response(503, json={"detail": "busy"})]
     await make_client(server).achat({"model": "stub-gpt", "messages": USER})
-    assert len(server.requests) == 2 and len(delays) == 1
+    assert len(server.requests) == 2
+    assert len(delays) == 1
 
 
 def test_async_client_is_per_event_loop() -> None:
