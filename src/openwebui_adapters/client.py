@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .catalog import ModelInfo, parse_models, resolve, suggest
+from .catalog import Catalog, ModelInfo, parse_models, resolve, suggest
 from .connection import Connection, get_connection
 from .errors import MODEL, ConfigurationError, ModelNotFoundError, OpenWebUIError, ServerError
 from .settings import Settings
@@ -105,6 +105,48 @@ def _final_model_error(name: str, models: list[ModelInfo], error: OpenWebUIError
         url=error.url,
         body=error.body,
     )
+
+
+class _ModelAttempts:
+    """Which id to send for a name: as given (or as it resolved before), then as resolved against
+    the model list, then once more after asking the server to refresh its list."""
+
+    def __init__(
+        self, catalog: Catalog, name: str, is_missing: Callable[[OpenWebUIError], bool]
+    ) -> None:
+        self.catalog = catalog
+        self.name = name
+        self.is_missing = is_missing
+        self.model_id = catalog.alias(name) or name
+        self.tried: set[str] = set()
+        self.refreshed = False
+        self.error: OpenWebUIError | None = None
+
+    def failed(self, error: OpenWebUIError) -> bool:
+        """Record a failed send; re-raise what resolving cannot fix. True: fetch the list first."""
+        if not self.is_missing(error):
+            raise error
+        if self.refreshed:
+            raise _final_model_error(self.name, self.catalog.models or [], error) from error
+        self.error = error
+        self.tried.add(self.model_id)
+        self.catalog.forget(self.name)
+        return self.catalog.models is None
+
+    def offer(self, models: list[ModelInfo], *, refreshed: bool) -> bool:
+        """Pick the next id from `models`. True: nothing fits, ask for a refreshed list."""
+        self.refreshed = self.refreshed or refreshed
+        candidate = _next_candidate(self.name, models, self.tried, after_refresh=refreshed)
+        if candidate is not None:
+            self.model_id = candidate
+            return False
+        if not refreshed:
+            return True
+        assert self.error is not None
+        raise _final_model_error(self.name, models, self.error) from self.error
+
+    def succeeded(self) -> None:
+        self.catalog.remember(self.name, self.model_id)
 
 
 class OpenWebUIClient:
@@ -201,31 +243,16 @@ class OpenWebUIClient:
         send: Callable[[str], T],
         is_missing: Callable[[OpenWebUIError], bool] = _is_missing_model,
     ) -> T:
-        model_id = self.catalog.alias(name) or name
-        tried: set[str] = set()
-        refreshed = False
+        attempts = _ModelAttempts(self.catalog, name, is_missing)
         while True:
             try:
-                result = send(model_id)
+                result = send(attempts.model_id)
             except OpenWebUIError as error:
-                if not is_missing(error):
-                    raise
-                tried.add(model_id)
-                self.catalog.forget(name)
-                models = self.catalog.models
-                candidate = None
-                if not refreshed:
-                    if models is None:
-                        models = self.list_models()
-                    candidate = _next_candidate(name, models, tried, after_refresh=False)
-                    if candidate is None:
-                        models, refreshed = self.list_models(refresh=True), True
-                        candidate = _next_candidate(name, models, tried, after_refresh=True)
-                if candidate is None:
-                    raise _final_model_error(name, models or [], error) from error
-                model_id = candidate
+                models = self.list_models() if attempts.failed(error) else self.catalog.models
+                if attempts.offer(models or [], refreshed=False):
+                    attempts.offer(self.list_models(refresh=True), refreshed=True)
                 continue
-            self.catalog.remember(name, model_id)
+            attempts.succeeded()
             return result
 
     async def _awith_model(
@@ -234,31 +261,18 @@ class OpenWebUIClient:
         send: Callable[[str], Awaitable[T]],
         is_missing: Callable[[OpenWebUIError], bool] = _is_missing_model,
     ) -> T:
-        model_id = self.catalog.alias(name) or name
-        tried: set[str] = set()
-        refreshed = False
+        attempts = _ModelAttempts(self.catalog, name, is_missing)
         while True:
             try:
-                result = await send(model_id)
+                result = await send(attempts.model_id)
             except OpenWebUIError as error:
-                if not is_missing(error):
-                    raise
-                tried.add(model_id)
-                self.catalog.forget(name)
-                models = self.catalog.models
-                candidate = None
-                if not refreshed:
-                    if models is None:
-                        models = await self.alist_models()
-                    candidate = _next_candidate(name, models, tried, after_refresh=False)
-                    if candidate is None:
-                        models, refreshed = await self.alist_models(refresh=True), True
-                        candidate = _next_candidate(name, models, tried, after_refresh=True)
-                if candidate is None:
-                    raise _final_model_error(name, models or [], error) from error
-                model_id = candidate
+                models = (
+                    await self.alist_models() if attempts.failed(error) else self.catalog.models
+                )
+                if attempts.offer(models or [], refreshed=False):
+                    attempts.offer(await self.alist_models(refresh=True), refreshed=True)
                 continue
-            self.catalog.remember(name, model_id)
+            attempts.succeeded()
             return result
 
     # -- chat ------------------------------------------------------------------------------

@@ -40,14 +40,23 @@ def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
 
 
-def _retryable(error: OpenWebUIError, statuses: frozenset[int]) -> bool:
+def retry_delay(
+    error: OpenWebUIError, attempt: int, max_retries: int, statuses: frozenset[int]
+) -> float:
+    """Seconds to wait before retry `attempt`; re-raises `error` when it must not be retried."""
+    if attempt > max_retries:
+        raise error
+    retry_after = getattr(error, "retry_after", None)
     if error.status_code is not None:
-        if error.status_code not in statuses:
-            return False
-        retry_after = getattr(error, "retry_after", None)
-        return retry_after is None or retry_after <= RETRY_AFTER_CAP
-    # Without a status the request never reached the server's handler: safe to send again.
-    return isinstance(error, (ServerUnreachableError, ConnectTimeoutError))
+        retryable = error.status_code in statuses and (
+            retry_after is None or retry_after <= RETRY_AFTER_CAP
+        )
+    else:
+        # Without a status the request never reached the server's handler: safe to send again.
+        retryable = isinstance(error, (ServerUnreachableError, ConnectTimeoutError))
+    if not retryable:
+        raise error
+    return backoff_delay(attempt, retry_after)
 
 
 def _check(response: httpx.Response, model: str | None) -> None:
@@ -110,9 +119,7 @@ class Transport:
                 return _json(response)
             except OpenWebUIError as error:
                 attempt += 1
-                if attempt > self.max_retries or not _retryable(error, retry_statuses):
-                    raise
-                time.sleep(backoff_delay(attempt, getattr(error, "retry_after", None)))
+                time.sleep(retry_delay(error, attempt, self.max_retries, retry_statuses))
 
     def stream_chunks(
         self, path: str, body: dict[str, Any], *, model: str | None = None
@@ -147,10 +154,10 @@ class Transport:
                         ) from exc
                     raise error from exc
             except OpenWebUIError as error:
-                attempt += 1
-                if started or attempt > self.max_retries or not _retryable(error, RETRY_STATUSES):
+                if started:
                     raise
-                time.sleep(backoff_delay(attempt, getattr(error, "retry_after", None)))
+                attempt += 1
+                time.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
 
     # -- async -----------------------------------------------------------------------------
     async def arequest_json(
@@ -184,9 +191,7 @@ class Transport:
                 return _json(response)
             except OpenWebUIError as error:
                 attempt += 1
-                if attempt > self.max_retries or not _retryable(error, retry_statuses):
-                    raise
-                await asyncio.sleep(backoff_delay(attempt, getattr(error, "retry_after", None)))
+                await asyncio.sleep(retry_delay(error, attempt, self.max_retries, retry_statuses))
 
     async def astream_chunks(
         self, path: str, body: dict[str, Any], *, model: str | None = None
@@ -220,10 +225,10 @@ class Transport:
                         ) from exc
                     raise error from exc
             except OpenWebUIError as error:
-                attempt += 1
-                if started or attempt > self.max_retries or not _retryable(error, RETRY_STATUSES):
+                if started:
                     raise
-                await asyncio.sleep(backoff_delay(attempt, getattr(error, "retry_after", None)))
+                attempt += 1
+                await asyncio.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
 
 
 def _non_stream_as_chunks(data: Any, url: str) -> Iterator[dict[str, Any]]:
