@@ -317,6 +317,13 @@ def error_from_response(response: httpx.Response, *, model: str | None = None) -
     detail = server_detail(text)
     common: dict[str, Any] = {"status_code": status, "url": url, "body": detail or None}
 
+    if response.history and response.request.method != "GET":
+        # A 301/302 turns POST into GET, which Open WebUI answers with its page or a 405.
+        return RouteError(
+            f"The server redirected the request to {url}, which loses the POST body",
+            hint="set OPENWEBUI_SERVER_URL to the final address (often https:// instead of http://)",
+            **common,
+        )
     if is_html(response):
         return RouteError(
             f"{url} answered with the web UI's HTML page instead of the API (HTTP {status})",

@@ -8,6 +8,7 @@ stream has started yielding.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -26,6 +27,8 @@ from .errors import (
     is_html,
 )
 from .sse import aiter_chunks, iter_chunks
+
+logger = logging.getLogger("openwebui_adapters")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_BASE = 0.5
@@ -56,7 +59,10 @@ def retry_delay(
         retryable = isinstance(error, (ServerUnreachableError, ConnectTimeoutError))
     if not retryable:
         raise error
-    return backoff_delay(attempt, retry_after)
+    delay = backoff_delay(attempt, retry_after)
+    # The message and URL never hold the key; it travels in a header only.
+    logger.info("retry %d/%d in %.2f s after: %s", attempt, max_retries, delay, error.message)
+    return delay
 
 
 def _check(response: httpx.Response, model: str | None) -> None:

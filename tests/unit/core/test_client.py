@@ -386,3 +386,43 @@ def test_empty_model_names_the_model_setting(server: Server, model: Any) -> None
         make_client(server).chat({"model": model, "messages": USER})
     assert info.value.setting == "model"
     assert server.requests == []
+
+
+def test_threads_share_one_pool_safely(server: Server) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = make_client(server)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(lambda _: client.chat({"model": "stub-llama", "messages": USER}), range(32))
+        )
+    assert {a["model"] for a in answers} == {"stub-llama:latest"}
+    assert len({id(client.connection.client)}) == 1
+    assert (
+        server.paths().count("/api/models") <= 8
+    )  # resolution may race, but never per call forever
+    server.requests.clear()
+    client.chat({"model": "stub-llama", "messages": USER})
+    assert server.paths() == ["/api/chat/completions"]
+
+
+def test_redirect_that_drops_the_post_is_a_route_error(server: Server) -> None:
+    def redirect(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(301, headers={"location": "https://owui.test/api/chat/completions"})
+
+    server.script = [redirect, lambda r: httpx.Response(405, json={"detail": "Method Not Allowed"})]
+    with pytest.raises(RouteError) as info:
+        make_client(server).chat({"model": "stub-gpt", "messages": USER})
+    assert "https://" in info.value.hint
+
+
+def test_retries_are_logged_without_the_key(
+    server: Server, delays: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    server.script = [lambda r: httpx.Response(503, json={"detail": "busy"})]
+    make_client(server).chat({"model": "stub-gpt", "messages": USER})
+    assert "retry 1/2" in caplog.text
+    assert "sk-test" not in caplog.text
