@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
 import nox
+import nox.command
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -41,3 +52,130 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package."""
     install_project(session, "all,test,typecheck")
     session.run("mypy")
+
+
+# --- a real Open WebUI: stack/run.py (standard library only, so it runs inside nox itself) -------
+
+ROOT = Path(__file__).resolve().parent
+LOCAL_MODEL = "stub-gpt"
+
+
+def _stack_module() -> ModuleType:
+    """stack/run.py, imported from its path (it is a script beside the package)."""
+    name = "openwebui_stack_run"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "stack" / "run.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@contextlib.contextmanager
+def _local_stack(session: nox.Session) -> Iterator[dict[str, str]]:
+    """The local stack for the duration of the block (a running one is reused and left running)."""
+    stack_run = _stack_module()
+    try:
+        with stack_run.running_stack(log=session.log) as state:
+            yield {**state.env(), "OPENWEBUI_MODEL": LOCAL_MODEL}
+    except stack_run.StackError as error:
+        session.error(f"the local Open WebUI stack: {error}")
+
+
+@contextlib.contextmanager
+def _server(session: nox.Session) -> Iterator[dict[str, str]]:
+    """OPENWEBUI_SERVER_URL/OPENWEBUI_API_KEY when set, else the local stack."""
+    url = os.environ.get("OPENWEBUI_SERVER_URL")
+    if not url:
+        with _local_stack(session) as env:
+            yield env
+        return
+    key = os.environ.get("OPENWEBUI_API_KEY")
+    if not key:
+        session.error("OPENWEBUI_SERVER_URL is set but OPENWEBUI_API_KEY is not")
+    session.log(f"using the server at {url}")
+    yield {"OPENWEBUI_SERVER_URL": url, "OPENWEBUI_API_KEY": key}
+
+
+@nox.session(python=False)
+def stack(session: nox.Session) -> None:
+    """The local Open WebUI: up until Ctrl-C, or `nox -s stack -- start|stop|status|env|install`."""
+    stack_run = _stack_module()
+    if session.posargs:
+        code = stack_run.main(session.posargs[:1])
+        if code:
+            session.error(f"stack {session.posargs[0]} exited {code}")
+        return
+    # SIGTERM (a closed terminal, a CI timeout) stops the stack like Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with _local_stack(session) as env:
+        session.log(f"Open WebUI at {env['OPENWEBUI_SERVER_URL']}; Ctrl-C stops it")
+        session.log('in another shell: eval "$(python stack/run.py env)"')
+        while True:
+            time.sleep(3600)
+
+
+# Integration tests are the ones marked `vcr` (cassettes) or `live` (a real server only).
+INTEGRATION = ["-m", "vcr or live"]
+
+
+@nox.session(python=PYTHON)
+def live(session: nox.Session) -> None:
+    """The integration tests against a real Open WebUI (OPENWEBUI_SERVER_URL, else the local stack)."""
+    install_project(session)
+    with _server(session) as env:
+        session.run(
+            "pytest",
+            "--owui-mode=live",
+            *INTEGRATION,
+            *session.posargs,
+            env=env,
+            success_codes=[0, 5],
+        )
+
+
+@nox.session(python=PYTHON)
+def record(session: nox.Session) -> None:
+    """Re-record cassettes against the local stack, scrub them, and check they replay offline.
+
+    `nox -s record -- tests/replay/test_litellm.py` records one module.
+    """
+    install_project(session)
+    with _local_stack(session) as env:
+        session.run("pytest", "--owui-mode=record", "-m", "vcr", *session.posargs, env=env)
+    session.run("python", "tests/vcr_support.py", "cassettes")
+    session.run("pytest", "-q", "--owui-mode=replay", "-m", "vcr", *session.posargs)
+    session.run("pytest", "-q", "tests/test_cassette_secrets.py")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """Every examples/*.py against the local stack (or OPENWEBUI_SERVER_URL when set)."""
+    examples = sorted(ROOT.glob("examples/*.py"))
+    if not examples:
+        session.skip("no examples/*.py yet")
+    install_project(session)
+    failed = []
+    with _server(session) as env:
+        for example in examples:
+            name = str(example.relative_to(ROOT))
+            session.log(f"--- {name}")
+            try:
+                session.run("python", name, env=env)
+            except nox.command.CommandFailed:
+                failed.append(name)
+    if failed:
+        session.error(f"{len(failed)} of {len(examples)} examples failed: {', '.join(failed)}")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the libraries' own OpenAI paths; writes benchmarks/RESULTS.md.
+
+    `nox -s bench -- --quick` for a short run; see benchmarks/README.md.
+    """
+    install_project(session, "all")
+    session.install("langchain-openai>=1.0,<2", "openai>=1.0,<3")
+    session.run("python", "benchmarks/run.py", *session.posargs)

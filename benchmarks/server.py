@@ -120,7 +120,9 @@ def _chunk_count(headers: dict[bytes, bytes], request: dict[str, object], defaul
     if isinstance(messages, list) and messages:
         content = messages[-1].get("content") if isinstance(messages[-1], dict) else None
         if isinstance(content, list):  # content parts
-            content = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+            content = " ".join(
+                str(part.get("text", "")) for part in content if isinstance(part, dict)
+            )
         if isinstance(content, str):
             match = CHUNKS_IN_TEXT.search(content)
             if match:
@@ -128,7 +130,9 @@ def _chunk_count(headers: dict[bytes, bytes], request: dict[str, object], defaul
     return default
 
 
-def answer(method: bytes, path: bytes, headers: dict[bytes, bytes], body: bytes, chunks: int) -> bytes:
+def answer(
+    method: bytes, path: bytes, headers: dict[bytes, bytes], body: bytes, chunks: int
+) -> bytes:
     """The whole HTTP response for one request."""
     path = path.split(b"?", 1)[0]
     if path == MODELS_PATH and method == b"GET":

@@ -42,14 +42,14 @@ STACK_DIR = Path(__file__).resolve().parent
 ROOT = STACK_DIR.parent
 REQUIREMENTS = STACK_DIR / "slim-requirements.txt"
 # OPENWEBUI_STACK_UPSTREAM swaps in another backend script taking the same `--port N` argument.
-UPSTREAM_SCRIPT = Path(os.environ.get("OPENWEBUI_STACK_UPSTREAM", STACK_DIR / "upstream.py")).resolve()
+UPSTREAM_SCRIPT = Path(
+    os.environ.get("OPENWEBUI_STACK_UPSTREAM", STACK_DIR / "upstream.py")
+).resolve()
 STATE_DIR = Path(os.environ.get("OPENWEBUI_STACK_STATE_DIR", ROOT / ".stack"))
 STATE_FILE = STATE_DIR / "state.json"
 RUN_DIR = STATE_DIR / "run"
 CACHE_DIR = Path(
-    os.environ.get(
-        "OPENWEBUI_STACK_CACHE", Path.home() / ".cache" / "openwebui-adapters" / "stack"
-    )
+    os.environ.get("OPENWEBUI_STACK_CACHE", Path.home() / ".cache" / "openwebui-adapters" / "stack")
 )
 VENV = CACHE_DIR / f"venv-{OPENWEBUI_VERSION}"
 VENV_PYTHON = VENV / "bin" / "python"
@@ -141,7 +141,8 @@ def http(
         headers["Content-Type"] = "application/json"
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    # Only ever our own http://127.0.0.1 servers.
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             status, raw = response.status, response.read()
@@ -170,16 +171,21 @@ def alive(pid: int, marker: str) -> bool:
         return False
     except PermissionError:
         return False
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if not cmdline.exists():
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():
         return True  # no /proc (macOS): trust the PID
-    try:
-        content = cmdline.read_bytes()
-    except OSError:
-        return False
-    if not content:  # a zombie: it has exited, only its entry remains
-        return False
-    return marker.encode() in content
+    # A process that is still exec-ing shows an empty command line for a moment.
+    for _ in range(50):
+        try:
+            if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return False  # exited; only its entry remains until it is reaped
+            content = (proc / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            return False
+        if content:
+            return marker.encode() in content
+        time.sleep(0.01)
+    return False
 
 
 # --- install -----------------------------------------------------------------------------------
@@ -245,6 +251,21 @@ def _base_python() -> str:
     )
 
 
+def _find_uv() -> str | None:
+    """uv, for speed: on PATH, beside this interpreter, or from the `uv` package."""
+    beside = Path(sys.executable).parent / "uv"
+    if shutil.which("uv") or beside.exists():
+        return shutil.which("uv") or str(beside)
+    try:  # `pip install uv` into a user site puts the binary off PATH; the package knows where
+        from uv import find_uv_bin
+    except ImportError:
+        return None
+    try:
+        return str(find_uv_bin())
+    except FileNotFoundError:
+        return None
+
+
 def _run_install_step(command: list[str], log_file: Path) -> None:
     with log_file.open("a") as log:
         log.write(f"$ {shlex.join(command)}\n")
@@ -278,7 +299,7 @@ def ensure_venv(log: Log = _stderr) -> Path:
         started = time.monotonic()
         log_file = CACHE_DIR / f"install-{OPENWEBUI_VERSION}.log"
         log_file.write_text("")
-        uv = shutil.which("uv")
+        uv = _find_uv()
         if not VENV_PYTHON.exists() or "does not run" in problems[0]:
             shutil.rmtree(VENV, ignore_errors=True)
             python = _base_python()
@@ -370,6 +391,7 @@ def _openwebui_env(run_dir: Path, upstream_url: str) -> dict[str, str]:
     }
     env.update(
         {
+            "PYTHONUNBUFFERED": "1",  # the log tail in an error shows the latest lines
             "DATA_DIR": str(run_dir / "data"),
             "WEBUI_SECRET_KEY": secrets.token_urlsafe(32),
             "WEBUI_AUTH": "True",
@@ -413,7 +435,9 @@ def _wait_healthy(server_url: str, pid: int, log_file: Path, timeout: float) -> 
             return
         _reap(pid)
         if not alive(pid, MARKERS["openwebui"]):
-            raise StackError("Open WebUI start", "the server exited before it was healthy", log_file)
+            raise StackError(
+                "Open WebUI start", "the server exited before it was healthy", log_file
+            )
         time.sleep(0.5)
     raise StackError(
         "Open WebUI health", f"GET {server_url}/health not OK within {timeout:.0f} s", log_file
@@ -448,13 +472,17 @@ def _provision(server_url: str, log_file: Path) -> str:
         time.sleep(1)
     else:
         raise StackError(
-            "model list", f"upstream models {sorted(wanted - ids)} not listed by the server", log_file
+            "model list",
+            f"upstream models {sorted(wanted - ids)} not listed by the server",
+            log_file,
         )
 
     form = {**CUSTOM_MODEL, "meta": {"description": "A workspace model for tests."}, "params": {}}
     status, body = http("POST", f"{server_url}/api/v1/models/create", form, token=jwt)
     if status != 200 or not isinstance(body, dict) or body.get("id") != CUSTOM_MODEL["id"]:
-        raise StackError("custom model", f"POST /api/v1/models/create -> {status}: {body}", log_file)
+        raise StackError(
+            "custom model", f"POST /api/v1/models/create -> {status}: {body}", log_file
+        )
     return api_key
 
 
@@ -516,8 +544,9 @@ def start(log: Log = _stderr, health_timeout: float = HEALTH_TIMEOUT) -> State:
             if not UPSTREAM_SCRIPT.exists():
                 raise StackError("upstream start", f"{UPSTREAM_SCRIPT} does not exist")
             upstream_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            # Port 0: the upstream binds a free port itself and prints it (no race for it).
             pids["upstream"] = _spawn(
-                [str(VENV_PYTHON), str(UPSTREAM_SCRIPT), "--port", str(free_port())],
+                [str(VENV_PYTHON), str(UPSTREAM_SCRIPT), "--port", "0"],
                 logs["upstream"],
                 upstream_env,
                 RUN_DIR,
@@ -525,9 +554,10 @@ def start(log: Log = _stderr, health_timeout: float = HEALTH_TIMEOUT) -> State:
             port = _wait_ready_line(pids["upstream"], logs["upstream"], UPSTREAM_TIMEOUT)
             upstream_url = f"http://{HOST}:{port}"
 
-            server_url = f"http://{HOST}:{free_port()}"
+            port = free_port()
+            server_url = f"http://{HOST}:{port}"
             pids["openwebui"] = _spawn(
-                [str(VENV_OPENWEBUI), "serve", "--host", HOST, "--port", server_url.rsplit(":")[-1]],
+                [str(VENV_OPENWEBUI), "serve", "--host", HOST, "--port", str(port)],
                 logs["openwebui"],
                 _openwebui_env(RUN_DIR, upstream_url),
                 RUN_DIR,
@@ -623,7 +653,7 @@ def _up(health_timeout: float) -> None:
     state = start(health_timeout=health_timeout)
     try:
         print(f"Open WebUI {OPENWEBUI_VERSION} at {state.server_url}; Ctrl-C stops it.")
-        print("In another shell: eval \"$(python stack/run.py env)\"", flush=True)
+        print('In another shell: eval "$(python stack/run.py env)"', flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -214,13 +214,16 @@ class Settings:
                 setting="max_retries",
                 hint="pass max_retries=0 to disable retries",
             )
+        read_timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+        if connect_timeout is None:
+            # A caller who set only `timeout` (all most adapters expose) expects it to bound
+            # connecting too: a 0.5 s timeout must not wait 10 s for a host that never answers.
+            connect_timeout = min(DEFAULT_CONNECT_TIMEOUT, read_timeout)
         return cls(
             server_url=normalize_server_url(url),
             api_key=check_api_key(key),
-            timeout=DEFAULT_TIMEOUT if timeout is None else float(timeout),
-            connect_timeout=DEFAULT_CONNECT_TIMEOUT
-            if connect_timeout is None
-            else float(connect_timeout),
+            timeout=read_timeout,
+            connect_timeout=float(connect_timeout),
             max_retries=DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries),
             verify=True if verify is None else verify,
             headers=tuple(sorted((headers or {}).items())),

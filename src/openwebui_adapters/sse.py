@@ -1,76 +1,125 @@
-"""Server-sent events of a streamed chat: one decoder, fed line by line by the sync and async loops."""
+"""Server-sent events of a streamed chat: one decoder, fed the body's text by the sync and async loops.
+
+Lines end at `\\r\\n`, `\\n` or `\\r` only, as the SSE specification says. (httpx's `iter_lines`
+also splits at `\\u2028`, `\\x85`, form feeds and the like, which may appear unescaped inside a
+chunk's JSON and would cut it in two.) The loop is the hot path of every stream, so the common
+event, one `data: {...}` line, is decoded inline.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from .errors import ResponseError, ServerError, server_detail
 
 DONE = "[DONE]"
+_raw_decode = json.JSONDecoder().raw_decode
 
 
 class SSEDecoder:
-    """Turns `data:` lines into chunk dicts; knows whether the stream ended properly with `[DONE]`."""
+    """Turns an SSE body into chunk dicts; knows whether the stream ended properly with `[DONE]`."""
 
-    __slots__ = ("_data", "done", "url")
+    __slots__ = ("_data", "_partial", "done", "url")
 
     def __init__(self, url: str | None = None) -> None:
-        self._data: list[str] = []
+        self._data: list[str] = []  # the `data:` values of the event being read
+        self._partial: list[str] = []  # the start of a line whose end has not arrived yet
         self.done = False
         self.url = url
 
-    def feed(self, line: str) -> dict[str, Any] | None:
-        """One line in; a chunk out when an event is complete."""
-        if line.startswith("data:"):
-            value = line[6:] if line.startswith("data: ") else line[5:]
-            if not self._data and value.rstrip() == DONE:
-                self.done = True
-                return None
-            if not self._data and value.startswith("{") and value.endswith("}"):
-                # The common case: one JSON object per line. Decode it now.
-                return self._decode(value)
-            self._data.append(value)
-            return None
-        if not line.strip():
-            return self.flush()
-        # `event:`, `id:`, `retry:` and `:` comments carry nothing a chat client needs.
-        return None
+    def feed_text(self, text: str) -> Iterator[dict[str, Any]]:
+        """A piece of the body (cut anywhere) in; the chunks it completes out. Stops at `[DONE]`."""
+        if "\n" not in text and "\r" not in text:
+            self._partial.append(text)  # joined once, when the line's end arrives
+            return iter(())
+        if self._partial:
+            self._partial.append(text)
+            text = "".join(self._partial)
+            self._partial.clear()
+        if "\r" in text:
+            held = text.endswith("\r")  # maybe the first half of a `\r\n`: wait for the next piece
+            if held:
+                text = text[:-1]
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            if held:
+                text += "\r"
+        lines = text.split("\n")
+        rest = lines.pop()
+        if rest:
+            self._partial.append(rest)
+        return self.feed_lines(lines)
 
-    def flush(self) -> dict[str, Any] | None:
-        """Dispatch the buffered event (a blank line, or the end of the stream)."""
-        if not self._data:
-            return None
+    def feed_lines(self, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+        """Complete lines (without their line breaks) in; chunks out, lazily. Stops at `[DONE]`."""
+        data = self._data
+        for line in lines:
+            if line.startswith("data:"):
+                value = line[6:] if line[5:6] == " " else line[5:]
+                if not data:
+                    if value[:1] == "{" and value[-1:] == "}":
+                        # The common case: one JSON object per line, decoded now.
+                        try:
+                            chunk, end = _raw_decode(value)
+                        except ValueError:
+                            end = -1
+                        if end != len(value):
+                            raise self._not_json(value)
+                        if "error" in chunk:
+                            self._check_error(chunk)
+                        yield chunk
+                        continue
+                    if value.rstrip() == DONE:
+                        self.done = True
+                        break
+                data.append(value)
+            elif data and (not line or line.isspace()):
+                chunk = self._flush()
+                if chunk is not None:
+                    yield chunk
+                elif self.done:
+                    break
+            # `event:`, `id:`, `retry:` and `:` comments carry nothing a chat client needs.
+
+    def _flush(self) -> dict[str, Any] | None:
+        """Dispatch the buffered event (at a blank line, or the end of the stream)."""
         value = "\n".join(self._data)
         self._data.clear()
-        return self._decode(value)
-
-    def _decode(self, value: str) -> dict[str, Any] | None:
         if value.strip() == DONE:
             self.done = True
             return None
         try:
             chunk = json.loads(value)
         except ValueError as exc:
-            raise ResponseError(
-                f"The stream sent a line that is not JSON: {value[:120]!r}", url=self.url
-            ) from exc
+            raise self._not_json(value) from exc
         if not isinstance(chunk, dict):
             raise ResponseError(
                 f"The stream sent {type(chunk).__name__}, not an object", url=self.url
             )
+        self._check_error(chunk)
+        return chunk
+
+    def _not_json(self, value: str) -> ResponseError:
+        return ResponseError(
+            f"The stream sent a line that is not JSON: {value[:120]!r}", url=self.url
+        )
+
+    def _check_error(self, chunk: dict[str, Any]) -> None:
         if "error" in chunk and not chunk.get("choices"):
             # The backend failed after the stream started; Open WebUI forwards its error as data.
             raise ServerError(
                 f"The model's backend failed during the stream: {server_detail(json.dumps(chunk))}",
                 url=self.url,
             )
-        return chunk
 
     def finish(self) -> None:
         """Call at the end of the body: a stream without `[DONE]` was cut short."""
-        if self.flush() is not None or not self.done:
+        last = "".join(self._partial).rstrip("\r")  # a last line without its line break
+        self._partial.clear()
+        if not self.done and not self._data and last.startswith("data:"):
+            self.done = last[5:].strip() == DONE
+        if not self.done:
             raise ResponseError(
                 "The stream ended before [DONE]; the answer is incomplete and was not returned "
                 "whole",
@@ -78,27 +127,40 @@ class SSEDecoder:
             )
 
 
-def iter_chunks(lines: Iterator[str], url: str | None = None) -> Iterator[dict[str, Any]]:
-    """Chunks from an SSE body's lines; raises ResponseError if it stops before `[DONE]`."""
+def iter_text_chunks(texts: Iterable[str], url: str | None = None) -> Iterator[dict[str, Any]]:
+    """Chunks from an SSE body read as text pieces; raises ResponseError if it stops before `[DONE]`.
+
+    Nothing is read past `[DONE]`.
+    """
     decoder = SSEDecoder(url)
-    for line in lines:
-        chunk = decoder.feed(line)
-        if chunk is not None:
-            yield chunk
-        elif decoder.done:
+    for text in texts:
+        yield from decoder.feed_text(text)
+        if decoder.done:
             return
     decoder.finish()
+
+
+async def aiter_text_chunks(
+    texts: AsyncIterator[str], url: str | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """The async twin of `iter_text_chunks`."""
+    decoder = SSEDecoder(url)
+    async for text in texts:
+        for chunk in decoder.feed_text(text):
+            yield chunk
+        if decoder.done:
+            return
+    decoder.finish()
+
+
+def iter_chunks(lines: Iterable[str], url: str | None = None) -> Iterator[dict[str, Any]]:
+    """Chunks from an SSE body's lines (without their line breaks)."""
+    return iter_text_chunks((line + "\n" for line in lines), url)
 
 
 async def aiter_chunks(
     lines: AsyncIterator[str], url: str | None = None
 ) -> AsyncIterator[dict[str, Any]]:
     """The async twin of `iter_chunks`."""
-    decoder = SSEDecoder(url)
-    async for line in lines:
-        chunk = decoder.feed(line)
-        if chunk is not None:
-            yield chunk
-        elif decoder.done:
-            return
-    decoder.finish()
+    async for chunk in aiter_text_chunks((line + "\n" async for line in lines), url):
+        yield chunk

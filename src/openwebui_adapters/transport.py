@@ -26,7 +26,7 @@ from .errors import (
     error_from_transport,
     is_html,
 )
-from .sse import aiter_chunks, iter_chunks
+from .sse import aiter_text_chunks, iter_text_chunks
 
 logger = logging.getLogger("openwebui_adapters")
 
@@ -148,7 +148,7 @@ class Transport:
                             data = _json(response)
                             yield from _non_stream_as_chunks(data, url)
                             return
-                        for chunk in iter_chunks(response.iter_lines(), url):
+                        for chunk in iter_text_chunks(response.iter_text(), url):
                             started = True
                             yield chunk
                         return
@@ -219,7 +219,7 @@ class Transport:
                             for chunk in _non_stream_as_chunks(_json(response), url):
                                 yield chunk
                             return
-                        async for chunk in aiter_chunks(response.aiter_lines(), url):
+                        async for chunk in aiter_text_chunks(response.aiter_text(), url):
                             started = True
                             yield chunk
                         return

@@ -1,14 +1,15 @@
 """The core's errors as `langchain_core.exceptions` classes, through one table.
 
-Each class below is both LangChain's `Model*Error` (so `with_retry`, fallbacks and callers that
-catch LangChain's classes keep working) and the core's `OpenWebUIError` subclass (so `layer`,
-`setting`, `hint`, `status_code` and `url` stay available), with the core's message.
+Every core error class gets a twin that is both LangChain's `Model*Error` (so `with_retry`,
+fallbacks and code catching LangChain's classes keep working) and the core class itself (so
+`DNSError` stays a `DNSError`, with its `layer`, `setting`, `hint`, `status_code` and `url`),
+carrying the core's message.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from langchain_core.exceptions import (
@@ -16,6 +17,7 @@ from langchain_core.exceptions import (
     ModelAPIError,
     ModelAuthenticationError,
     ModelConnectionError,
+    ModelError,
     ModelInvalidRequestError,
     ModelNotFoundError,
     ModelPermissionDeniedError,
@@ -25,90 +27,23 @@ from langchain_core.exceptions import (
 
 from openwebui_adapters import errors
 
-__all__ = [
-    "OpenWebUIAPIError",
-    "OpenWebUIAuthenticationError",
-    "OpenWebUIConnectionError",
-    "OpenWebUIContextOverflowError",
-    "OpenWebUIInvalidRequestError",
-    "OpenWebUIModelNotFoundError",
-    "OpenWebUIPermissionDeniedError",
-    "OpenWebUIRateLimitError",
-    "OpenWebUIResponseError",
-    "OpenWebUIRouteError",
-    "OpenWebUITimeoutError",
-    "map_errors",
-    "to_langchain_error",
-]
+__all__ = ["LANGCHAIN_ERRORS", "OpenWebUIContextOverflowError", "map_errors", "to_langchain_error"]
 
-
-# --- reaching the server
-class OpenWebUIConnectionError(ModelConnectionError, errors.NetworkError):
-    """The server could not be reached (DNS, refused connection, TLS)."""
-
-
-class OpenWebUIRouteError(ModelConnectionError, errors.RouteError):
-    """The URL reached a server but not Open WebUI's API; retrying will not help."""
-
-    is_retryable = False
-
-
-class OpenWebUITimeoutError(ModelTimeoutError, errors.RequestTimeoutError):
-    """The server did not answer within the timeout."""
-
-
-# --- credentials and access
-class OpenWebUIAuthenticationError(ModelAuthenticationError, errors.AuthenticationError):
-    """The server refused the API key (401)."""
-
-
-class OpenWebUIPermissionDeniedError(ModelPermissionDeniedError, errors.PermissionDeniedError):
-    """The key is valid but not allowed to do this (403)."""
-
-
-# --- the request
-class OpenWebUIModelNotFoundError(ModelNotFoundError, errors.ModelNotFoundError):
-    """The server has no model by that name; `suggestions` holds the closest ids."""
-
-
-class OpenWebUIInvalidRequestError(ModelInvalidRequestError, errors.BadRequestError):
-    """The server or the model's backend rejected the request (400, 422)."""
-
-
-class OpenWebUIContextOverflowError(ContextOverflowError, errors.BadRequestError):
-    """The input is longer than the model's context window."""
-
-
-class OpenWebUIRateLimitError(ModelRateLimitError, errors.RateLimitError):
-    """Too many requests (429); `retry_after` holds the server's wait, if it sent one."""
-
-
-# --- the server's side
-class OpenWebUIAPIError(ModelAPIError, errors.ServerError):
-    """Open WebUI or the model's backend failed (5xx)."""
-
-
-class OpenWebUIResponseError(ModelAPIError, errors.ResponseError):
-    """The answer was unusable: not JSON, or a stream that ended early."""
-
-
-# The table: each class's second base is the core error it stands for. A core error maps to the
-# entry of its nearest ancestor (DNSError -> NetworkError -> OpenWebUIConnectionError).
-_BY_CORE_CLASS: dict[type[errors.OpenWebUIError], type[errors.OpenWebUIError]] = {
-    cls.__bases__[1]: cls
-    for cls in (
-        OpenWebUIConnectionError,
-        OpenWebUIRouteError,
-        OpenWebUITimeoutError,
-        OpenWebUIAuthenticationError,
-        OpenWebUIPermissionDeniedError,
-        OpenWebUIModelNotFoundError,
-        OpenWebUIInvalidRequestError,
-        OpenWebUIRateLimitError,
-        OpenWebUIAPIError,
-        OpenWebUIResponseError,
-    )
+# The table: a core error is raised as the LangChain class of its nearest listed ancestor.
+_TABLE: dict[type[errors.OpenWebUIError], type[ModelError]] = {
+    errors.NetworkError: ModelConnectionError,  # DNS, refused, TLS
+    errors.RouteError: ModelConnectionError,  # a server, but no Open WebUI API at that URL
+    errors.RequestTimeoutError: ModelTimeoutError,
+    errors.AuthenticationError: ModelAuthenticationError,
+    errors.PermissionDeniedError: ModelPermissionDeniedError,
+    errors.ModelNotFoundError: ModelNotFoundError,
+    errors.BadRequestError: ModelInvalidRequestError,
+    errors.RateLimitError: ModelRateLimitError,
+    errors.ServerError: ModelAPIError,
+    errors.ResponseError: ModelAPIError,
 }
+# Failures that another identical attempt cannot fix, whatever LangChain's class says.
+_NOT_RETRYABLE = (errors.RouteError, errors.TLSError)
 
 # A 400 whose text says the input is too long is LangChain's ContextOverflowError.
 _CONTEXT_OVERFLOW = re.compile(
@@ -117,22 +52,50 @@ _CONTEXT_OVERFLOW = re.compile(
 )
 
 
+class OpenWebUIContextOverflowError(ContextOverflowError, errors.BadRequestError):
+    """The input is longer than the model's context window (a 400 that says so)."""
+
+
+def _twin(core: type[errors.OpenWebUIError]) -> type[errors.OpenWebUIError] | None:
+    """`OpenWebUI<Core>`: the LangChain class and the core class in one, or None if unmapped."""
+    langchain = next((_TABLE[c] for c in core.__mro__ if c in _TABLE), None)
+    if langchain is None:
+        return None
+    namespace: dict[str, object] = {"__module__": __name__, "__doc__": core.__doc__}
+    if issubclass(core, _NOT_RETRYABLE):
+        namespace["is_retryable"] = False
+    twin = type(f"OpenWebUI{core.__name__}", (langchain, core), namespace)
+    globals()[twin.__name__] = twin  # importable by name, so translated errors pickle
+    return twin
+
+
+LANGCHAIN_ERRORS: Mapping[type[errors.OpenWebUIError], type[errors.OpenWebUIError]] = {
+    core: twin
+    for core in vars(errors).values()
+    if isinstance(core, type) and issubclass(core, errors.OpenWebUIError)
+    if (twin := _twin(core)) is not None
+}
+"""Each core error class -> the class it is raised as to LangChain code."""
+
+
 def _langchain_class(error: errors.OpenWebUIError) -> type[errors.OpenWebUIError] | None:
-    if isinstance(error, errors.BadRequestError) and _CONTEXT_OVERFLOW.search(
+    if isinstance(error, ModelError):  # already translated
+        return None
+    if type(error) is errors.BadRequestError and _CONTEXT_OVERFLOW.search(
         f"{error.message} {error.body or ''}"
     ):
         return OpenWebUIContextOverflowError
-    return next((_BY_CORE_CLASS[c] for c in type(error).__mro__ if c in _BY_CORE_CLASS), None)
+    return next((LANGCHAIN_ERRORS[c] for c in type(error).__mro__ if c in LANGCHAIN_ERRORS), None)
 
 
 def to_langchain_error(error: errors.OpenWebUIError) -> errors.OpenWebUIError:
-    """The same error (message and attributes) as the matching LangChain exception class.
+    """The same error (message and attributes) as its LangChain twin.
 
-    Errors with no LangChain counterpart (a `ConfigurationError`: a setting is wrong and nothing
-    was sent) and errors already translated are returned unchanged.
+    Returned unchanged: errors already translated, and those with no LangChain counterpart (a
+    `ConfigurationError`: a setting is wrong and nothing was sent).
     """
     target = _langchain_class(error)
-    if target is None or isinstance(error, target):
+    if target is None:
         return error
     translated = target.__new__(target)
     Exception.__init__(translated, *error.args)
@@ -142,7 +105,7 @@ def to_langchain_error(error: errors.OpenWebUIError) -> errors.OpenWebUIError:
 
 @contextmanager
 def map_errors() -> Iterator[None]:
-    """Re-raise the core's errors as their LangChain classes, keeping the original as cause."""
+    """Re-raise the core's errors as their LangChain twins, keeping the original as the cause."""
     try:
         yield
     except errors.OpenWebUIError as error:

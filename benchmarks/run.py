@@ -1,0 +1,1060 @@
+"""Benchmarks of openwebui-adapters against the libraries' own OpenAI paths, in one run.
+
+`python benchmarks/run.py [--quick]` starts `benchmarks/server.py` in its own process, points every
+contender at it, and writes `benchmarks/RESULTS.md`, `benchmarks/results.json` and
+`benchmarks/chart.svg`. Timed sections interleave the contenders (round-robin, the order rotated
+each repetition) so a noisy, shared machine slows all of them alike; results are medians, and the
+pairs that matter are reported as ratios against their targets. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib
+import json
+import os
+import platform
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+# LiteLLM fetches its model cost map over the network at import unless told not to: that would
+# measure the network (and here it retries for seconds against a blocked host).
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_TELEMETRY", "False")
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+MODEL = "bench-model"
+API_KEY = "sk-bench"
+STREAM_CHUNKS = 1000
+MEMORY_CALLS = 1000
+CONCURRENCY = (1, 10, 100)
+# Modules whose presence after an import says which frameworks it dragged in.
+HEAVY_MODULES = ("litellm", "langchain_core", "langchain_openai", "smolagents", "openai")
+
+
+# -- the server ------------------------------------------------------------------------------
+class BenchServer:
+    """`server.py` in its own process (its own GIL), on 127.0.0.1, stopped by PID."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "server.py"), "--port", "0"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().split()
+        if len(line) != 2 or line[0] != "PORT":
+            self.stop()
+            raise RuntimeError(f"benchmark server did not start (said {line!r})")
+        self.url = f"http://127.0.0.1:{line[1]}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+# -- contenders ------------------------------------------------------------------------------
+@dataclass
+class Contender:
+    """One way to call the server: a sync call, a stream of `n` chunks, an async call."""
+
+    key: str
+    label: str
+    call: Callable[[], Any] | None = None
+    stream: Callable[[int], Iterable[Any]] | None = None
+    acall: Callable[[], Awaitable[Any]] | None = None
+
+
+def _text(n: int | None = None) -> str:
+    return "Say hello." if n is None else f"Say hello. chunks={n}"
+
+
+def _messages(n: int | None = None) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": _text(n)}]
+
+
+def build_httpx(url: str) -> Contender:
+    """The floor: httpx posting JSON and parsing the answer, SSE by iter_lines + json.loads."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    client = httpx.Client(headers=headers, timeout=600)
+    aclients: dict[Any, httpx.AsyncClient] = {}
+    path = f"{url}/api/chat/completions"
+    body = {"model": MODEL, "messages": _messages()}
+
+    def call() -> Any:
+        response = client.post(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def stream(n: int) -> Iterator[Any]:
+        payload = {
+            "model": MODEL,
+            "messages": _messages(n),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        with client.stream("POST", path, json=payload) as response:
+            response.raise_for_status()
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    data = line[6:]
+                    if data == "[DONE]":
+                        return
+                    yield json.loads(data)
+
+    async def acall() -> Any:
+        loop = asyncio.get_running_loop()
+        aclient = aclients.get(loop)
+        if aclient is None:
+            limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+            aclient = aclients[loop] = httpx.AsyncClient(
+                headers=headers, timeout=600, limits=limits
+            )
+        response = await aclient.post(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    return Contender("httpx", "raw httpx (floor)", call, stream, acall)
+
+
+def build_core(url: str) -> Contender:
+    from openwebui_adapters import OpenWebUIClient
+
+    client = OpenWebUIClient(url, API_KEY)
+    payload = {"model": MODEL, "messages": _messages()}
+
+    def stream(n: int) -> Iterator[Any]:
+        return client.stream_chat({"model": MODEL, "messages": _messages(n)})
+
+    return Contender(
+        "core",
+        "openwebui_adapters core (OpenWebUIClient)",
+        lambda: client.chat(payload),
+        stream,
+        lambda: client.achat(payload),
+    )
+
+
+def build_openai_sdk(url: str) -> Contender:
+    """A reference point: the OpenAI SDK, which LiteLLM, ChatOpenAI and smolagents wrap."""
+    import openai
+
+    client = openai.OpenAI(base_url=f"{url}/api", api_key=API_KEY)
+    aclient = openai.AsyncOpenAI(base_url=f"{url}/api", api_key=API_KEY)
+    messages: Any = _messages()
+
+    def stream(n: int) -> Iterator[Any]:
+        return iter(
+            client.chat.completions.create(
+                model=MODEL,
+                messages=_messages(n),  # type: ignore[arg-type]
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+
+    return Contender(
+        "openai_sdk",
+        "openai SDK (reference)",
+        lambda: client.chat.completions.create(model=MODEL, messages=messages),
+        stream,
+        lambda: aclient.chat.completions.create(model=MODEL, messages=messages),
+    )
+
+
+def _quiet_litellm() -> Any:
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    return litellm
+
+
+def build_litellm_openwebui(url: str) -> Contender:
+    litellm = _quiet_litellm()
+    adapter = importlib.import_module("openwebui_adapters.litellm")
+    register = getattr(adapter, "register", None)
+    if callable(register):
+        register()
+    messages = _messages()
+    model = f"openwebui/{MODEL}"
+    options = {"api_base": url, "api_key": API_KEY}
+
+    def stream(n: int) -> Iterable[Any]:
+        return litellm.completion(model=model, messages=_messages(n), stream=True, **options)  # type: ignore[no-any-return]
+
+    return Contender(
+        "litellm_openwebui",
+        "LiteLLM `openwebui/` (ours)",
+        lambda: litellm.completion(model=model, messages=messages, **options),
+        stream,
+        lambda: litellm.acompletion(model=model, messages=messages, **options),
+    )
+
+
+def build_litellm_openai(url: str) -> Contender:
+    litellm = _quiet_litellm()
+    messages = _messages()
+    model = f"openai/{MODEL}"
+    options = {"api_base": f"{url}/api", "api_key": API_KEY}
+
+    def stream(n: int) -> Iterable[Any]:
+        return litellm.completion(model=model, messages=_messages(n), stream=True, **options)  # type: ignore[no-any-return]
+
+    return Contender(
+        "litellm_openai",
+        "LiteLLM `openai/` + api_base",
+        lambda: litellm.completion(model=model, messages=messages, **options),
+        stream,
+        lambda: litellm.acompletion(model=model, messages=messages, **options),
+    )
+
+
+def _langchain_contender(key: str, label: str, chat: Any) -> Contender:
+    messages = [("user", _text())]
+    return Contender(
+        key,
+        label,
+        lambda: chat.invoke(messages),
+        lambda n: chat.stream([("user", _text(n))]),
+        lambda: chat.ainvoke(messages),
+    )
+
+
+def build_langchain_openwebui(url: str) -> Contender:
+    from openwebui_adapters.langchain import ChatOpenWebUI  # type: ignore[import-not-found,unused-ignore]
+
+    chat = ChatOpenWebUI(model=MODEL, base_url=url, api_key=API_KEY)
+    return _langchain_contender("langchain_openwebui", "LangChain ChatOpenWebUI (ours)", chat)
+
+
+def build_langchain_openai(url: str) -> Contender:
+    from langchain_openai import ChatOpenAI
+
+    chat = ChatOpenAI(model=MODEL, base_url=f"{url}/api", api_key=API_KEY)  # type: ignore[arg-type]
+    return _langchain_contender("langchain_openai", "LangChain ChatOpenAI + base_url", chat)
+
+
+def _smolagents_contender(key: str, label: str, model: Any) -> Contender:
+    messages = [{"role": "user", "content": [{"type": "text", "text": _text()}]}]
+
+    def stream(n: int) -> Iterable[Any]:
+        return model.generate_stream(  # type: ignore[no-any-return]
+            [{"role": "user", "content": [{"type": "text", "text": _text(n)}]}]
+        )
+
+    return Contender(key, label, lambda: model.generate(messages), stream, None)
+
+
+def build_smolagents_openwebui(url: str) -> Contender:
+    from openwebui_adapters.smolagents import OpenWebUIModel  # type: ignore[import-not-found,unused-ignore]
+
+    model = OpenWebUIModel(model_id=MODEL, server_url=url, api_key=API_KEY)
+    return _smolagents_contender("smolagents_openwebui", "smolagents OpenWebUIModel (ours)", model)
+
+
+def build_smolagents_openai(url: str) -> Contender:
+    from smolagents import OpenAIModel
+
+    model = OpenAIModel(model_id=MODEL, api_base=f"{url}/api", api_key=API_KEY)
+    return _smolagents_contender("smolagents_openai", "smolagents OpenAIModel + api_base", model)
+
+
+BUILDERS: dict[str, Callable[[str], Contender]] = {
+    "httpx": build_httpx,
+    "core": build_core,
+    "openai_sdk": build_openai_sdk,
+    "litellm_openwebui": build_litellm_openwebui,
+    "litellm_openai": build_litellm_openai,
+    "langchain_openwebui": build_langchain_openwebui,
+    "langchain_openai": build_langchain_openai,
+    "smolagents_openwebui": build_smolagents_openwebui,
+    "smolagents_openai": build_smolagents_openai,
+}
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Ours against theirs, with the target ratio (ours / theirs, time; lower is better)."""
+
+    ours: str
+    theirs: str
+    target: float
+    name: str
+
+
+CALL_PAIRS = (
+    Pair("core", "httpx", 1.15, "core vs raw httpx"),
+    Pair("litellm_openwebui", "litellm_openai", 0.80, "LiteLLM openwebui/ vs openai/"),
+    Pair("langchain_openwebui", "langchain_openai", 0.75, "ChatOpenWebUI vs ChatOpenAI"),
+    Pair("smolagents_openwebui", "smolagents_openai", 0.80, "OpenWebUIModel vs OpenAIModel"),
+)
+STREAM_PAIRS = (
+    Pair("core", "httpx", 1.20, "core vs raw httpx SSE parsing"),
+    Pair("litellm_openwebui", "litellm_openai", 0.80, "LiteLLM openwebui/ vs openai/"),
+    Pair("langchain_openwebui", "langchain_openai", 0.75, "ChatOpenWebUI vs ChatOpenAI"),
+    Pair("smolagents_openwebui", "smolagents_openai", 0.80, "OpenWebUIModel vs OpenAIModel"),
+)
+IMPORT_PAIRS = (
+    ("openwebui_adapters.litellm", "litellm"),
+    ("openwebui_adapters.langchain", "langchain_openai"),
+    ("openwebui_adapters.smolagents", "smolagents"),
+)
+IMPORT_MODULES = (
+    "httpx",
+    "openwebui_adapters",
+    "openwebui_adapters.client",
+    "openai",
+    "openwebui_adapters.litellm",
+    "litellm",
+    "openwebui_adapters.langchain",
+    "langchain_openai",
+    "openwebui_adapters.smolagents",
+    "smolagents",
+)
+# Importing these must never load litellm.
+NO_LITELLM = (
+    "openwebui_adapters",
+    "openwebui_adapters.client",
+    "openwebui_adapters.langchain",
+    "openwebui_adapters.smolagents",
+)
+
+
+def build_all(url: str, keys: Iterable[str]) -> tuple[list[Contender], dict[str, str]]:
+    """The contenders that could be built, and why the others could not."""
+    built, missing = [], {}
+    for key in keys:
+        try:
+            contender = BUILDERS[key](url)
+            if contender.call is not None:
+                contender.call()  # fail now, not in the middle of a timed loop
+        except Exception as exc:  # an adapter not written yet, or broken: report, don't stop
+            missing[key] = (
+                f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+            )
+            continue
+        built.append(contender)
+    return built, missing
+
+
+# -- statistics ------------------------------------------------------------------------------
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    n = len(ordered)
+    return {
+        "median": statistics.median(ordered),
+        "p10": ordered[int(n * 0.1)],
+        "p90": ordered[min(n - 1, int(n * 0.9))],
+        "n": n,
+    }
+
+
+def ratio_interval(
+    ours: list[float], theirs: list[float], rounds: int = 400
+) -> tuple[float, float]:
+    """A 90% bootstrap interval of median(ours) / median(theirs)."""
+    rng = random.Random(1234)
+    ratios = []
+    for _ in range(rounds):
+        a = statistics.median(rng.choices(ours, k=len(ours)))
+        b = statistics.median(rng.choices(theirs, k=len(theirs)))
+        ratios.append(a / b)
+    ratios.sort()
+    return ratios[int(rounds * 0.05)], ratios[int(rounds * 0.95) - 1]
+
+
+def rotated(items: list[Any], rep: int) -> list[Any]:
+    k = rep % len(items)
+    return items[k:] + items[:k]
+
+
+# -- timed sections --------------------------------------------------------------------------
+def bench_calls(contenders: list[Contender], reps: int, batch: int, warmup: int) -> dict[str, Any]:
+    """Seconds per non-streaming call; each repetition runs `batch` calls of every contender."""
+    active = [c for c in contenders if c.call is not None]
+    for contender in active:
+        for _ in range(warmup):
+            contender.call()  # type: ignore[misc]
+    samples: dict[str, list[float]] = {c.key: [] for c in active}
+    clock = time.perf_counter
+    for rep in range(reps):
+        gc.collect()
+        for contender in rotated(active, rep):
+            call = contender.call
+            assert call is not None
+            times = samples[contender.key]
+            for _ in range(batch):
+                start = clock()
+                call()
+                times.append(clock() - start)
+    return {"samples": samples, "stats": {k: summary(v) for k, v in samples.items()}}
+
+
+def time_stream(stream: Callable[[int], Iterable[Any]], n: int) -> tuple[float, float, int]:
+    """(time to first chunk, seconds from first chunk to the end, chunks yielded)."""
+    clock = time.perf_counter
+    start = clock()
+    first = None
+    count = 0
+    for _ in stream(n):
+        if first is None:
+            first = clock()
+        count += 1
+    end = clock()
+    if first is None:
+        raise RuntimeError("the stream yielded nothing")
+    return first - start, end - first, count
+
+
+def bench_streams(contenders: list[Contender], reps: int, n: int) -> dict[str, Any]:
+    """Each repetition streams every contender in turn; fast ones stream a few times per turn."""
+    active = [c for c in contenders if c.stream is not None]
+    batches = {}
+    for contender in active:
+        time_stream(contender.stream, 20)  # type: ignore[arg-type]
+        ttfc, after, _ = time_stream(contender.stream, n)  # type: ignore[arg-type]
+        batches[contender.key] = max(1, min(8, int(0.03 / (ttfc + after))))
+    first: dict[str, list[float]] = {c.key: [] for c in active}
+    rest: dict[str, list[float]] = {c.key: [] for c in active}
+    counts: dict[str, int] = {}
+    for rep in range(reps):
+        gc.collect()
+        for contender in rotated(active, rep):
+            for _ in range(batches[contender.key]):
+                ttfc, after, count = time_stream(contender.stream, n)  # type: ignore[arg-type]
+                first[contender.key].append(ttfc)
+                rest[contender.key].append(after)
+                counts[contender.key] = count
+    stats = {}
+    for key in first:
+        stats[key] = {
+            "ttfc": summary(first[key]),
+            "after_first": summary(rest[key]),
+            # Content chunks the server sent, per second of streaming after the first one arrived.
+            "chunks_per_s": n / statistics.median(rest[key]),
+            "items": counts[key],
+            "streams": len(rest[key]),
+        }
+    return {"samples": {"after_first": rest, "ttfc": first}, "stats": stats, "chunks": n}
+
+
+async def _throughput(acall: Callable[[], Awaitable[Any]], concurrency: int, calls: int) -> float:
+    remaining = calls
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await acall()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return calls / (time.perf_counter() - start)
+
+
+async def _bench_async(
+    contenders: list[Contender], reps: int, calls: int, levels: tuple[int, ...]
+) -> dict[str, Any]:
+    """Calls/s at each concurrency; each level starts with an untimed round that fills the pools."""
+    active = [c for c in contenders if c.acall is not None]
+    samples: dict[str, dict[str, list[float]]] = {str(c): {} for c in levels}
+    for level in levels:
+        count = max(calls, level * 5)
+        for contender in active:
+            await _throughput(contender.acall, level, level * 2)  # type: ignore[arg-type]
+        per = samples[str(level)]
+        for rep in range(reps):
+            gc.collect()
+            for contender in rotated(active, rep):
+                rate = await _throughput(contender.acall, level, count)  # type: ignore[arg-type]
+                per.setdefault(contender.key, []).append(rate)
+    stats = {
+        level: {key: statistics.median(rates) for key, rates in per.items()}
+        for level, per in samples.items()
+    }
+    return {"samples": samples, "stats": stats}
+
+
+def bench_async(contenders: list[Contender], reps: int, calls: int) -> dict[str, Any]:
+    return asyncio.run(_bench_async(contenders, reps, calls, CONCURRENCY))
+
+
+# -- subprocess measurements ----------------------------------------------------------------
+IMPORT_SNIPPET = """
+import json, sys, time
+start = time.perf_counter()
+import {module}
+elapsed = time.perf_counter() - start
+print(json.dumps({{"seconds": elapsed, "loaded": [m for m in {heavy!r} if m in sys.modules]}}))
+"""
+
+
+def bench_imports(reps: int) -> dict[str, Any]:
+    """Import time of each module in a fresh interpreter, interleaved across modules."""
+    samples: dict[str, list[float]] = {}
+    loaded: dict[str, list[str]] = {}
+    errors: dict[str, str] = {}
+    modules = list(IMPORT_MODULES)
+    for rep in range(reps):
+        for module in rotated(modules, rep):
+            if module in errors:
+                continue
+            code = IMPORT_SNIPPET.format(module=module, heavy=HEAVY_MODULES)
+            done = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=False
+            )
+            if done.returncode != 0:
+                errors[module] = (done.stderr.strip().splitlines() or ["failed"])[-1][:160]
+                continue
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            samples.setdefault(module, []).append(result["seconds"])
+            loaded[module] = result["loaded"]
+    stats = {m: summary(s) for m, s in samples.items()}
+    return {"samples": samples, "stats": stats, "loaded": loaded, "errors": errors}
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def memory_worker(key: str, url: str, calls: int) -> None:
+    """Inside a fresh interpreter: build one contender, make `calls` calls, print RSS."""
+    contender = BUILDERS[key](url)
+    assert contender.call is not None
+    contender.call()
+    before = rss_bytes()
+    for _ in range(calls - 1):
+        contender.call()
+    gc.collect()
+    print(json.dumps({"rss_after_first": before, "rss_after": rss_bytes()}))
+
+
+def bench_memory(url: str, keys: list[str], calls: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for key in keys:
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--worker-memory",
+                key,
+                "--server",
+                url,
+                "--calls",
+                str(calls),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            results[key] = {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:160]}
+        else:
+            results[key] = json.loads(done.stdout.strip().splitlines()[-1])
+    return results
+
+
+# -- reporting -------------------------------------------------------------------------------
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for package in (
+        "openwebui-adapters",
+        "httpx",
+        "openai",
+        "litellm",
+        "langchain-core",
+        "langchain-openai",
+        "smolagents",
+    ):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1000:.3f}"
+
+
+def verdict(value: float | None, target: float) -> str:
+    if value is None:
+        return "not measured"
+    return "met" if value <= target else "**missed**"
+
+
+def labels(results: dict[str, Any]) -> dict[str, str]:
+    return dict(results["labels"])
+
+
+def call_ratio(results: dict[str, Any], pair: Pair) -> tuple[float, float, float] | None:
+    calls = results.get("calls")
+    if not calls or pair.ours not in calls["samples"] or pair.theirs not in calls["samples"]:
+        return None
+    ours, theirs = calls["samples"][pair.ours], calls["samples"][pair.theirs]
+    low, high = ratio_interval(ours, theirs)
+    return statistics.median(ours) / statistics.median(theirs), low, high
+
+
+def stream_ratio(results: dict[str, Any], pair: Pair) -> tuple[float, float, float] | None:
+    streams = results.get("streams")
+    if not streams:
+        return None
+    rest = streams["samples"]["after_first"]
+    if pair.ours not in rest or pair.theirs not in rest:
+        return None
+    low, high = ratio_interval(rest[pair.ours], rest[pair.theirs])
+    return statistics.median(rest[pair.ours]) / statistics.median(rest[pair.theirs]), low, high
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    names = labels(results)
+    out = ["# Benchmark results", ""]
+    meta = results["meta"]
+    out.append(
+        f"Run {meta['when']} ({'quick' if meta['quick'] else 'full'}), {meta['cpus']} CPUs, "
+        f"load average before the run {meta['load_before']}, after {meta['load_after']}. "
+        f"Server: `benchmarks/server.py` in its own process on 127.0.0.1. "
+        f"Every timed section interleaves its contenders round-robin; numbers are medians."
+    )
+    out.append("")
+    out.append("Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".")
+    out.append("")
+    out.append("![chart](chart.svg)")
+    out.append("")
+
+    out += [
+        "## Targets",
+        "",
+        "| target | measured (90% interval) | goal | verdict |",
+        "| --- | --- | --- | --- |",
+    ]
+    for pair in CALL_PAIRS:
+        r = call_ratio(results, pair)
+        shown = f"{r[0]:.2f}x ({r[1]:.2f}-{r[2]:.2f})" if r else "n/a"
+        out.append(
+            f"| per call: {pair.name} | {shown} | <= {pair.target}x | {verdict(r[0] if r else None, pair.target)} |"
+        )
+    core_stream = stream_ratio(results, STREAM_PAIRS[0])
+    shown = (
+        f"{core_stream[0]:.2f}x ({core_stream[1]:.2f}-{core_stream[2]:.2f})"
+        if core_stream
+        else "n/a"
+    )
+    out.append(
+        f"| streaming chunk time: core vs raw httpx SSE parsing | {shown} | <= 1.2x | "
+        f"{verdict(core_stream[0] if core_stream else None, 1.2)} |"
+    )
+    imports = results.get("imports")
+    for module in NO_LITELLM:
+        if imports and module in imports["loaded"]:
+            clean = "litellm" not in imports["loaded"][module]
+            out.append(
+                f"| `import {module}` loads no litellm | {'no litellm' if clean else 'litellm loaded'} | no litellm | {'met' if clean else '**missed**'} |"
+            )
+        else:
+            reason = imports["errors"].get(module, "not measured") if imports else "not measured"
+            out.append(
+                f"| `import {module}` loads no litellm | n/a ({reason}) | no litellm | not measured |"
+            )
+    out.append("")
+    out.append(
+        "A ratio is ours / theirs in time (lower is faster); for streams it compares the time from "
+        "the first chunk to the end of the stream. The interval is a bootstrap over the samples."
+    )
+    out.append("")
+
+    if results.get("missing"):
+        out += ["Contenders that could not run:", ""]
+        for key, reason in results["missing"].items():
+            out.append(f"- `{key}`: {reason}")
+        out.append("")
+
+    calls = results.get("calls")
+    if calls:
+        floor = calls["stats"].get("httpx", {}).get("median")
+        out += [
+            "## Per non-streaming call",
+            "",
+            f"{calls['config']['reps']} repetitions x {calls['config']['batch']} calls per contender, interleaved.",
+            "",
+            "| contender | median ms | p10 ms | p90 ms | x raw httpx |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for key, s in calls["stats"].items():
+            rel = f"{s['median'] / floor:.2f}x" if floor else "n/a"
+            out.append(
+                f"| {names[key]} | {fmt_ms(s['median'])} | {fmt_ms(s['p10'])} | {fmt_ms(s['p90'])} | {rel} |"
+            )
+        out.append("")
+        out += ["| pair | ratio (90% interval) | target |", "| --- | --- | --- |"]
+        for pair in CALL_PAIRS:
+            r = call_ratio(results, pair)
+            if r:
+                out.append(
+                    f"| {pair.name} | {r[0]:.2f}x ({r[1]:.2f}-{r[2]:.2f}) | <= {pair.target}x |"
+                )
+        out.append("")
+
+    streams = results.get("streams")
+    if streams:
+        floor_rate = streams["stats"].get("httpx", {}).get("chunks_per_s")
+        out += [
+            f"## Streaming ({streams['chunks']} content chunks)",
+            "",
+            f"{streams['config']['reps']} repetitions, interleaved (a fast contender streams up to 8 times "
+            "per turn). Chunks/s counts the "
+            "server's content chunks over the time from the first chunk to the end.",
+            "",
+            "| contender | time to first chunk ms | rest of stream ms | chunks/s | x raw httpx time | items yielded |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for key, s in streams["stats"].items():
+            rel = f"{floor_rate / s['chunks_per_s']:.2f}x" if floor_rate else "n/a"
+            out.append(
+                f"| {names[key]} | {fmt_ms(s['ttfc']['median'])} | {fmt_ms(s['after_first']['median'])} | "
+                f"{s['chunks_per_s']:,.0f} | {rel} | {s['items']} |"
+            )
+        out.append("")
+        out += [
+            "| pair | stream time ratio (90% interval) | TTFC ratio | target |",
+            "| --- | --- | --- | --- |",
+        ]
+        for pair in STREAM_PAIRS:
+            r = stream_ratio(results, pair)
+            st = streams["stats"]
+            if r:
+                ttfc = st[pair.ours]["ttfc"]["median"] / st[pair.theirs]["ttfc"]["median"]
+                out.append(
+                    f"| {pair.name} | {r[0]:.2f}x ({r[1]:.2f}-{r[2]:.2f}) | {ttfc:.2f}x | <= {pair.target}x |"
+                )
+        out.append("")
+
+    aio = results.get("async")
+    if aio:
+        levels = list(aio["stats"])
+        out += [
+            "## Async throughput (calls per second)",
+            "",
+            f"{aio['config']['reps']} repetitions of at least {aio['config']['calls']} calls per "
+            "contender and concurrency, interleaved; one event loop.",
+            "",
+            "| contender | " + " | ".join(f"concurrency {c}" for c in levels) + " |",
+            "| --- | " + " | ".join("---" for _ in levels) + " |",
+        ]
+        keys = list(aio["stats"][levels[0]])
+        for key in keys:
+            out.append(
+                f"| {names[key]} | "
+                + " | ".join(f"{aio['stats'][c][key]:,.0f}" for c in levels)
+                + " |"
+            )
+        out.append("")
+        out += [
+            "| pair (throughput, ours / theirs; higher is better) | " + " | ".join(levels) + " |",
+            "| --- | " + " | ".join("---" for _ in levels) + " |",
+        ]
+        for pair in CALL_PAIRS:
+            if pair.ours in keys and pair.theirs in keys:
+                out.append(
+                    f"| {pair.name} | "
+                    + " | ".join(
+                        f"{aio['stats'][c][pair.ours] / aio['stats'][c][pair.theirs]:.2f}x"
+                        for c in levels
+                    )
+                    + " |"
+                )
+        out.append("")
+
+    if imports:
+        out += [
+            "## Import time",
+            "",
+            f"A fresh interpreter per measurement, {imports['config']['reps']} repetitions, interleaved.",
+            "",
+            "| module | median ms | frameworks loaded |",
+            "| --- | --- | --- |",
+        ]
+        for module in IMPORT_MODULES:
+            if module in imports["stats"]:
+                loaded = ", ".join(imports["loaded"][module]) or "none"
+                out.append(
+                    f"| `{module}` | {imports['stats'][module]['median'] * 1000:.0f} | {loaded} |"
+                )
+            elif module in imports["errors"]:
+                out.append(f"| `{module}` | failed: {imports['errors'][module]} | |")
+        out.append("")
+        for ours, theirs in IMPORT_PAIRS:
+            st = imports["stats"]
+            if ours in st and theirs in st:
+                out.append(
+                    f"- `{ours}` / `{theirs}`: {st[ours]['median'] / st[theirs]['median']:.2f}x"
+                )
+        out.append("")
+
+    memory = results.get("memory")
+    if memory:
+        out += [
+            "## Memory",
+            "",
+            f"Resident size in a fresh interpreter per contender, after its first call and after "
+            f"{memory['config']['calls']} calls.",
+            "",
+            "| contender | RSS after 1 call MiB | RSS after all calls MiB | growth MiB |",
+            "| --- | --- | --- | --- |",
+        ]
+        for key, m in memory["results"].items():
+            if "error" in m:
+                out.append(f"| {names.get(key, key)} | failed: {m['error']} | | |")
+                continue
+            mib = 1024 * 1024
+            out.append(
+                f"| {names.get(key, key)} | {m['rss_after_first'] / mib:.1f} | {m['rss_after'] / mib:.1f} | "
+                f"{(m['rss_after'] - m['rss_after_first']) / mib:.1f} |"
+            )
+        out.append("")
+
+    findings = HERE / "FINDINGS.md"
+    if findings.exists():
+        out += [findings.read_text().strip(), ""]
+    return "\n".join(out)
+
+
+def render_svg(results: dict[str, Any]) -> str:
+    """Horizontal bar charts, one panel per measure; ours in blue, peers in grey, floor in green."""
+    names = labels(results)
+    panels: list[tuple[str, list[tuple[str, float, str]], str]] = []
+
+    def colour(key: str) -> str:
+        if key == "httpx":
+            return "#2e7d32"
+        if key == "core" or key.endswith("_openwebui"):
+            return "#1565c0"
+        return "#9e9e9e"
+
+    if results.get("calls"):
+        rows = [
+            (names[k], s["median"] * 1000, colour(k)) for k, s in results["calls"]["stats"].items()
+        ]
+        panels.append(("Per non-streaming call, median ms (lower is better)", rows, "{:.2f} ms"))
+    if results.get("streams"):
+        rows = [
+            (names[k], s["chunks_per_s"], colour(k)) for k, s in results["streams"]["stats"].items()
+        ]
+        panels.append(
+            (
+                f"Streaming, chunks per second on a {results['streams']['chunks']}-chunk stream (higher is better)",
+                rows,
+                "{:,.0f}/s",
+            )
+        )
+    if results.get("async"):
+        stats = results["async"]["stats"]
+        top = list(stats)[-1]
+        rows = [(names[k], v, colour(k)) for k, v in stats[top].items()]
+        panels.append(
+            (
+                f"Async throughput at concurrency {top}, calls/s (higher is better)",
+                rows,
+                "{:,.0f}/s",
+            )
+        )
+    if results.get("imports"):
+        rows = []
+        for module, s in results["imports"]["stats"].items():
+            key = (
+                "core"
+                if module.startswith("openwebui_adapters")
+                else ("httpx" if module == "httpx" else "peer")
+            )
+            rows.append((module, s["median"] * 1000, colour(key)))
+        panels.append(("Import time, median ms (lower is better)", rows, "{:.0f} ms"))
+
+    width, label_w, bar_w, row_h, title_h, gap = 900, 330, 470, 22, 30, 20
+    height = sum(title_h + row_h * len(rows) + gap for _, rows, _ in panels) + 40
+    svg = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="10" y="22" font-size="15" font-weight="bold">openwebui-adapters benchmarks '
+        f"({escape(results['meta']['when'])})</text>",
+    ]
+    y = 40
+    for title, rows, fmt in panels:
+        svg.append(
+            f'<text x="10" y="{y + 18}" font-size="13" font-weight="bold">{escape(title)}</text>'
+        )
+        y += title_h
+        top_value = max(v for _, v, _ in rows) or 1
+        for label, value, fill in rows:
+            length = max(1.0, bar_w * value / top_value)
+            svg.append(
+                f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(label)}</text>'
+            )
+            svg.append(
+                f'<rect x="{label_w}" y="{y + 3}" width="{length:.1f}" height="{row_h - 6}" fill="{fill}"/>'
+            )
+            svg.append(
+                f'<text x="{label_w + length + 4:.1f}" y="{y + 15}">{escape(fmt.format(value))}</text>'
+            )
+            y += row_h
+        y += gap
+    svg.append(
+        f'<text x="10" y="{height - 10}" fill="#555">green: raw httpx floor; blue: openwebui-adapters; '
+        "grey: the libraries' own OpenAI paths</text>"
+    )
+    svg.append("</svg>")
+    return "\n".join(svg)
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# -- profiling helper ------------------------------------------------------------------------
+def profile(url: str, key: str, calls: int, stream: bool) -> None:
+    """cProfile `calls` calls (or streams) of one contender; prints the top of the profile."""
+    import cProfile
+    import pstats
+
+    contender = BUILDERS[key](url)
+    run: Callable[[], Any]
+    if stream:
+        assert contender.stream is not None
+        run = lambda: sum(1 for _ in contender.stream(STREAM_CHUNKS))  # type: ignore[misc]  # noqa: E731
+    else:
+        assert contender.call is not None
+        run = contender.call
+    for _ in range(10):
+        run()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        run()
+    profiler.disable()
+    stats = pstats.Stats(profiler).sort_stats("cumulative")
+    stats.print_stats(45)
+    stats.sort_stats("tottime").print_stats(30)
+
+
+# -- main ------------------------------------------------------------------------------------
+SECTIONS = ("calls", "streams", "async", "imports", "memory")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="openwebui-adapters benchmarks")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (about a minute)")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated subset")
+    parser.add_argument("--contenders", default=",".join(BUILDERS), help="comma-separated subset")
+    parser.add_argument(
+        "--out", default=str(HERE), help="where RESULTS.md, results.json, chart.svg go"
+    )
+    parser.add_argument("--server", help="use a running server instead of starting one")
+    parser.add_argument("--profile", metavar="CONTENDER", help="cProfile one contender and exit")
+    parser.add_argument("--stream", action="store_true", help="with --profile: profile streams")
+    parser.add_argument("--calls", type=int, default=0, help="calls for --profile / memory")
+    parser.add_argument("--worker-memory", metavar="CONTENDER", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker_memory:
+        memory_worker(args.worker_memory, args.server, args.calls or MEMORY_CALLS)
+        return
+
+    quick = args.quick
+    sections = [s for s in args.sections.split(",") if s]
+    keys = [k for k in args.contenders.split(",") if k]
+    server = None if args.server else BenchServer()
+    url = args.server or server.url  # type: ignore[union-attr]
+    os.environ["OPENWEBUI_SERVER_URL"] = url
+    os.environ["OPENWEBUI_API_KEY"] = API_KEY
+    try:
+        if args.profile:
+            profile(url, args.profile, args.calls or (20 if args.stream else 2000), args.stream)
+            return
+        results: dict[str, Any] = {
+            "meta": {
+                "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                "quick": quick,
+                "cpus": os.cpu_count(),
+                "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+                "versions": versions(),
+            }
+        }
+        contenders, missing = build_all(url, keys)
+        results["missing"] = missing
+        results["labels"] = {c.key: c.label for c in contenders}
+        for key in missing:
+            results["labels"][key] = key
+        log = lambda message: print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)  # noqa: E731
+        log(f"server {url}; contenders: {', '.join(c.key for c in contenders)}")
+        for key, reason in missing.items():
+            log(f"skipped {key}: {reason}")
+        if "calls" in sections:
+            reps, batch = (15, 5) if quick else (60, 10)
+            log("per-call latency")
+            results["calls"] = bench_calls(contenders, reps, batch, warmup=20)
+            results["calls"]["config"] = {"reps": reps, "batch": batch}
+        if "streams" in sections:
+            reps = 4 if quick else 15
+            log("streaming")
+            results["streams"] = bench_streams(contenders, reps, STREAM_CHUNKS)
+            results["streams"]["config"] = {"reps": reps}
+        if "async" in sections:
+            reps, calls = (2, 100) if quick else (5, 300)
+            log("async throughput")
+            results["async"] = bench_async(contenders, reps, calls)
+            results["async"]["config"] = {"reps": reps, "calls": calls}
+        if "imports" in sections:
+            reps = 3 if quick else 7
+            log("import time")
+            results["imports"] = bench_imports(reps)
+            results["imports"]["config"] = {"reps": reps}
+        if "memory" in sections:
+            log("memory")
+            calls = args.calls or MEMORY_CALLS
+            results["memory"] = {
+                "results": bench_memory(url, [c.key for c in contenders if c.call], calls),
+                "config": {"calls": calls},
+            }
+        results["meta"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    finally:
+        if server is not None:
+            server.stop()
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out / "RESULTS.md").write_text(render_markdown(results))
+    (out / "chart.svg").write_text(render_svg(results) + "\n")
+    print(render_markdown(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+"""LangChain integration: Open WebUI models as `ChatOpenWebUI` and `OpenWebUIEmbeddings`.
+
+Needs `langchain-core` (`pip install openwebui-adapters[langchain]`); imports nothing from
+LiteLLM or smolagents.
+"""
+
+from openwebui_adapters.langchain.chat_models import ChatOpenWebUI
+from openwebui_adapters.langchain.embeddings import OpenWebUIEmbeddings
+
+__all__ = ["ChatOpenWebUI", "OpenWebUIEmbeddings"]

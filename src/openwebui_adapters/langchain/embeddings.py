@@ -1,0 +1,122 @@
+"""`OpenWebUIEmbeddings`: an Open WebUI server's embedding models as LangChain embeddings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.utils import from_env, secret_from_env
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters.errors import API_KEY, SERVER_URL, ResponseError
+
+from ._errors import map_errors
+from ._fields import collect_model_kwargs
+
+
+def _vectors(response: Mapping[str, Any], expected: int) -> list[list[float]]:
+    """The vectors of an OpenAI embeddings answer, in input order."""
+    data = response.get("data")
+    if not isinstance(data, list) or len(data) != expected:
+        raise ResponseError(
+            f"Expected {expected} embeddings, the server sent "
+            f"{len(data) if isinstance(data, list) else 'none'}: {str(response)[:200]!r}",
+            hint="the embedding backend answered badly; retry, or tell the Open WebUI admin",
+        )
+    ordered = (
+        sorted(data, key=lambda item: item.get("index", 0))
+        if all("index" in item for item in data)
+        else data
+    )
+    return [[float(value) for value in item["embedding"]] for item in ordered]
+
+
+class OpenWebUIEmbeddings(BaseModel, Embeddings):
+    """Embeddings from a model an Open WebUI server offers (OpenAI or Ollama backends).
+
+    ```python
+    from openwebui_adapters.langchain import OpenWebUIEmbeddings
+
+    embeddings = OpenWebUIEmbeddings(model="nomic-embed-text:latest")
+    vectors = embeddings.embed_documents(["first", "second"])
+    ```
+    """
+
+    model: str
+    """The embedding model as the server lists it."""
+    base_url: str | None = Field(default_factory=from_env(SERVER_URL, default=None))
+    """The Open WebUI server's address; defaults to `OPENWEBUI_SERVER_URL`."""
+    api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY, default=None))
+    """An Open WebUI API key; defaults to `OPENWEBUI_API_KEY`."""
+    chunk_size: int = Field(default=1000, gt=0)
+    """The most texts sent in one request."""
+    dimensions: int | None = None
+    """Output dimensions, for models that can shorten their vectors."""
+    timeout: float | None = None
+    max_retries: int | None = None
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other body parameters, sent as given."""
+    default_headers: dict[str, str] | None = None
+    verify: bool | str | None = None
+    client: OpenWebUIClient | None = Field(default=None, exclude=True, repr=False)
+    """A prebuilt core client to use instead of one built from the settings above."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_model_kwargs(cls, values: Any) -> Any:
+        return collect_model_kwargs(cls, values)
+
+    @model_validator(mode="after")
+    def _build_client(self) -> OpenWebUIEmbeddings:
+        if self.client is None:
+            self.client = OpenWebUIClient(
+                self.base_url,
+                self.api_key.get_secret_value() if self.api_key is not None else None,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                verify=self.verify,
+                headers=self.default_headers,
+            )
+        return self
+
+    @property
+    def _client(self) -> OpenWebUIClient:
+        assert self.client is not None  # set by _build_client
+        return self.client
+
+    def _batches(self, texts: list[str]) -> list[dict[str, Any]]:
+        body = {"model": self.model, "dimensions": self.dimensions, **self.model_kwargs}
+        return [
+            {**body, "input": texts[start : start + self.chunk_size]}
+            for start in range(0, len(texts), self.chunk_size)
+        ]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text, `chunk_size` texts per request."""
+        vectors: list[list[float]] = []
+        with map_errors():
+            for payload in self._batches(texts):
+                vectors += _vectors(self._client.embed(payload), len(payload["input"]))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text; the batches are sent concurrently."""
+        batches = self._batches(texts)
+        with map_errors():
+            responses = await asyncio.gather(*(self._client.aembed(p) for p in batches))
+            return [
+                vector
+                for payload, response in zip(batches, responses, strict=True)
+                for vector in _vectors(response, len(payload["input"]))
+            ]
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return (await self.aembed_documents([text]))[0]

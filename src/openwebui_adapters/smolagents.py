@@ -1,0 +1,320 @@
+"""`OpenWebUIModel`: any model an Open WebUI server offers, as a smolagents model.
+
+```python
+from smolagents import CodeAgent, ToolCallingAgent
+from openwebui_adapters.smolagents import OpenWebUIModel
+
+model = OpenWebUIModel("llama3.2:latest")  # OPENWEBUI_SERVER_URL, OPENWEBUI_API_KEY from the env
+agent = CodeAgent(tools=[...], model=model, stream_outputs=True)
+```
+
+This module only translates: smolagents' messages and tools into an OpenAI chat body, and the
+server's answer (or stream chunks) back into `ChatMessage` / `ChatMessageStreamDelta`. Routing,
+model-name resolution, HTTP retries and error diagnosis live in the core `OpenWebUIClient`.
+
+Imports: the module shares its name with the `smolagents` package, but Python 3 imports are
+absolute, so `import smolagents...` below always means the installed package, never this file.
+Importing it loads smolagents and httpx, not LiteLLM (smolagents imports LiteLLM only when a
+`LiteLLMModel` is created).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Generator, Mapping
+from contextlib import closing
+from typing import Any, cast
+
+from smolagents.models import (
+    MODEL_REGISTRY,
+    ApiModel,
+    ChatMessage,
+    ChatMessageStreamDelta,
+    ChatMessageToolCall,
+    ChatMessageToolCallFunction,
+    ChatMessageToolCallStreamDelta,
+    MessageRole,
+    remove_content_after_stop_sequences,
+)
+from smolagents.monitoring import TokenUsage
+from smolagents.tools import Tool
+
+from openwebui_adapters.client import OpenWebUIClient, check_model_name
+from openwebui_adapters.errors import ResponseError
+
+__all__ = ["MODEL_ENV", "OpenWebUIModel"]
+
+MODEL_ENV = "OPENWEBUI_MODEL"
+"""The environment variable `OpenWebUIModel` reads its model from when none is passed."""
+
+# Constructor options written by `to_dict` (never the API key or headers, which may hold secrets).
+_SAVED_OPTIONS = (
+    "api_base",
+    "timeout",
+    "connect_timeout",
+    "max_retries",
+    "verify",
+    "custom_role_conversions",
+    "flatten_messages_as_text",
+    "requests_per_minute",
+    "retry",
+)
+
+
+# ApiModel, not Model: it brings smolagents' own rate-limit handling, the same as OpenAIModel's
+# and LiteLLMModel's: `retry=True` retries an error whose text says "429"/"rate limit" (the core's
+# RateLimitError does) after 60 s, 120 s; `requests_per_minute` spaces calls; and
+# `custom_role_conversions` for servers that reject a role. `create_client` builds the core client.
+class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no type information
+    """A chat model served by Open WebUI (OpenAI connections, Ollama, pipes: one API for all).
+
+    Parameters:
+        model_id: the model as the server lists it (`llama3:latest`, `gpt-4o`, a custom model's
+            id or display name); defaults to `OPENWEBUI_MODEL`. A near miss is resolved against
+            the server's model list.
+        api_base: the server's address, as opened in the browser; defaults to
+            `OPENWEBUI_SERVER_URL`. A pasted API path (`/api`, `/ollama/v1`) is removed.
+        api_key: an Open WebUI API key; defaults to `OPENWEBUI_API_KEY`. Never written by
+            `to_dict`: a loaded agent reads it from the environment again.
+        timeout, connect_timeout, max_retries, verify, headers: the core client's settings
+            (read timeout, connect timeout, transport-level retries, TLS verification, extra
+            headers; headers are not written by `to_dict`).
+        custom_role_conversions, flatten_messages_as_text, requests_per_minute, retry:
+            smolagents' usual `ApiModel` options.
+        client: a prebuilt `OpenWebUIClient` to use instead of one built from the settings.
+        **kwargs: other chat parameters (`temperature`, `max_tokens`, `seed`, `tool_choice`...),
+            sent with every request.
+
+    Failures raise the core's `OpenWebUIError` subclasses (`AuthenticationError`,
+    `ModelNotFoundError`...), whose message names the layer that failed and the setting to fix;
+    agents wrap them in `AgentGenerationError`, with the original as `__cause__`.
+    """
+
+    client: OpenWebUIClient
+
+    def __init__(
+        self,
+        model_id: str | None = None,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        max_retries: int | None = None,
+        verify: bool | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        custom_role_conversions: dict[str, str] | None = None,
+        flatten_messages_as_text: bool = False,
+        requests_per_minute: float | None = None,
+        retry: bool = True,
+        client: OpenWebUIClient | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.api_base = api_base
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.max_retries = max_retries
+        self.verify = verify
+        self.requests_per_minute = requests_per_minute
+        self.retry = retry
+        # Kept only until `create_client` has used them: no attribute holds the key afterwards.
+        self._credentials = (api_key, headers)
+        super().__init__(
+            model_id=check_model_name(model_id or os.environ.get(MODEL_ENV)),
+            custom_role_conversions=custom_role_conversions,
+            client=client,
+            requests_per_minute=requests_per_minute,
+            retry=retry,
+            flatten_messages_as_text=flatten_messages_as_text,
+            **kwargs,
+        )
+        del self._credentials
+
+    def __repr__(self) -> str:
+        return f"OpenWebUIModel(model_id={self.model_id!r}, api_base={self.server_url!r})"
+
+    @property
+    def server_url(self) -> str:
+        """The server this model talks to (normalised; from `api_base` or the environment)."""
+        return self.client.settings.server_url
+
+    def create_client(self) -> OpenWebUIClient:
+        """The core client for these settings (clients with equal settings share a pool)."""
+        api_key, headers = self._credentials
+        return OpenWebUIClient(
+            self.api_base,
+            api_key,
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            max_retries=self.max_retries,
+            verify=self.verify,
+            headers=headers,
+        )
+
+    # -- generation ------------------------------------------------------------------------
+    def generate(
+        self,
+        messages: list[ChatMessage | dict[str, Any]],
+        stop_sequences: list[str] | None = None,
+        response_format: dict[str, Any] | None = None,
+        tools_to_call_from: list[Tool] | None = None,
+        **kwargs: Any,
+    ) -> ChatMessage:
+        """One answer: text, tool calls or both, with token usage."""
+        payload = self._payload(
+            messages, stop_sequences, response_format, tools_to_call_from, **kwargs
+        )
+        self._apply_rate_limit()
+        completion = self.retryer(self.client.chat, payload)
+        message = message_from_completion(completion)
+        if stop_sequences and "stop" not in payload:
+            message.content = remove_content_after_stop_sequences(message.content, stop_sequences)
+        return message
+
+    def generate_stream(
+        self,
+        messages: list[ChatMessage | dict[str, Any]],
+        stop_sequences: list[str] | None = None,
+        response_format: dict[str, Any] | None = None,
+        tools_to_call_from: list[Tool] | None = None,
+        **kwargs: Any,
+    ) -> Generator[ChatMessageStreamDelta, None, None]:
+        """The answer as it is generated: text and tool-call deltas, then token usage."""
+        payload = self._payload(
+            messages, stop_sequences, response_format, tools_to_call_from, **kwargs
+        )
+        self._apply_rate_limit()
+        first, chunks = self.retryer(_open_stream, self.client, payload)
+        with closing(chunks):
+            if first is None:
+                return
+            for chunk in itertools.chain((first,), chunks):
+                delta = delta_from_chunk(chunk)
+                if delta is not None:
+                    yield delta
+
+    def _payload(
+        self,
+        messages: list[ChatMessage | dict[str, Any]],
+        stop_sequences: list[str] | None,
+        response_format: dict[str, Any] | None,
+        tools_to_call_from: list[Tool] | None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """The OpenAI chat body, built by smolagents' own message and tool preparation."""
+        completion_kwargs: dict[str, Any] = self._prepare_completion_kwargs(
+            messages=messages,
+            stop_sequences=stop_sequences,
+            response_format=response_format,
+            tools_to_call_from=tools_to_call_from,
+            model=self.model_id,
+            custom_role_conversions=self.custom_role_conversions,
+            convert_images_to_image_urls=True,
+            **kwargs,
+        )
+        completion_kwargs["messages"] = [
+            {**message, "role": _role_name(message["role"])}
+            for message in completion_kwargs["messages"]
+        ]
+        return completion_kwargs
+
+    # -- serialisation ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The settings to rebuild this model with `from_dict` (never the API key)."""
+        options = {name: getattr(self, name) for name in _SAVED_OPTIONS}
+        saved = {"model_id": self.model_id, **options, **self.kwargs}
+        return {name: value for name, value in saved.items() if value is not None}
+
+
+def _role_name(role: Any) -> str:
+    """A role as plain JSON text (smolagents hands over its `MessageRole` enum)."""
+    return str(role.value) if isinstance(role, MessageRole) else str(role)
+
+
+def _open_stream(
+    client: OpenWebUIClient, payload: Mapping[str, Any]
+) -> tuple[dict[str, Any] | None, Generator[dict[str, Any], None, None]]:
+    """Start a stream and read its first chunk, so a refused request fails here, inside the
+    retryer, rather than when the agent starts reading."""
+    chunks = cast(Generator[dict[str, Any], None, None], client.stream_chat(payload))
+    return next(chunks, None), chunks
+
+
+# -- the server's answer as smolagents objects ---------------------------------------------
+
+
+def token_usage(usage: Any) -> TokenUsage | None:
+    """smolagents' TokenUsage from an OpenAI `usage` object (None when the server sent none)."""
+    if not isinstance(usage, Mapping):
+        return None
+    return TokenUsage(
+        input_tokens=int(usage.get("prompt_tokens") or 0),
+        output_tokens=int(usage.get("completion_tokens") or 0),
+    )
+
+
+def _arguments(value: Any) -> str:
+    """Tool-call arguments as the JSON text OpenAI specifies (some backends send an object)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def message_from_completion(completion: Mapping[str, Any]) -> ChatMessage:
+    """The first choice of a `chat.completion` as a `ChatMessage`, the raw answer kept."""
+    choices = completion.get("choices") or []
+    if not choices or not isinstance(choices[0].get("message"), Mapping):
+        raise ResponseError(
+            f"Open WebUI answered without a message for model {completion.get('model')!r}",
+            body=json.dumps(completion)[:300],
+        )
+    message = choices[0]["message"]
+    tool_calls = [
+        ChatMessageToolCall(
+            function=ChatMessageToolCallFunction(
+                name=call["function"]["name"],
+                arguments=_arguments(call["function"].get("arguments")),
+            ),
+            id=call.get("id") or f"call_{index}",
+            type=call.get("type") or "function",
+        )
+        for index, call in enumerate(message.get("tool_calls") or [])
+    ]
+    return ChatMessage(
+        role=MessageRole.ASSISTANT,
+        content=message.get("content"),
+        tool_calls=tool_calls or None,
+        raw=completion,
+        token_usage=token_usage(completion.get("usage")),
+    )
+
+
+def delta_from_chunk(chunk: Mapping[str, Any]) -> ChatMessageStreamDelta | None:
+    """A `chat.completion.chunk` as a stream delta; None for a chunk that carries nothing."""
+    choices = chunk.get("choices") or []
+    delta = (choices[0].get("delta") or {}) if choices else {}
+    tool_calls = [
+        ChatMessageToolCallStreamDelta(
+            # Some backends omit the index of a call sent whole: its position stands in.
+            index=call.get("index", position),
+            id=call.get("id"),
+            type=call.get("type"),
+            function=ChatMessageToolCallFunction(
+                name=(call.get("function") or {}).get("name") or "",
+                arguments=_arguments((call.get("function") or {}).get("arguments")),
+            ),
+        )
+        for position, call in enumerate(delta.get("tool_calls") or [])
+    ]
+    content = delta.get("content")
+    usage = token_usage(chunk.get("usage"))
+    if not content and not tool_calls and usage is None:
+        return None
+    return ChatMessageStreamDelta(content=content, tool_calls=tool_calls or None, token_usage=usage)
+
+
+# Agents saved with this model load again (`CodeAgent.from_dict`, `from_folder`): smolagents
+# rebuilds models only from the classes in its registry.
+MODEL_REGISTRY.setdefault("OpenWebUIModel", OpenWebUIModel)
