@@ -26,9 +26,7 @@ EMAIL_PLACEHOLDER = "<email>"
 JWT_PLACEHOLDER = "<jwt>"
 
 # Keys whose values change on every request: ignored when request bodies are compared.
-VOLATILE_KEYS = frozenset(
-    {"id", "created", "chat_id", "message_id", "session_id", "tool_call_id"}
-)
+VOLATILE_KEYS = frozenset({"id", "created", "chat_id", "message_id", "session_id", "tool_call_id"})
 # Response headers that change on every request or carry session state: not recorded.
 DROPPED_RESPONSE_HEADERS = frozenset({"set-cookie", "date", "x-process-time"})
 DROPPED_REQUEST_HEADERS = frozenset({"cookie"})
