@@ -54,6 +54,19 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy")
 
 
+def _interpreter(version: str) -> str:
+    """`python3.X` on PATH, else pyenv's build of it (pyenv shims hide versions not selected)."""
+    builds = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
+    return str(builds[-1]) if builds else version
+
+
+@nox.session(python=[_interpreter(v) for v in ("3.10", "3.12", "3.13")], venv_backend="virtualenv")
+def compat(session: nox.Session) -> None:
+    """The core's unit tests on the other supported Pythons (the main suite runs on 3.11)."""
+    install_project(session, "test")
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/unit/core", *session.posargs)
+
+
 # --- a real Open WebUI: stack/run.py (standard library only, so it runs inside nox itself) -------
 
 ROOT = Path(__file__).resolve().parent
