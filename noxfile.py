@@ -136,8 +136,11 @@ INTEGRATION = ["-m", "vcr or live"]
 
 @nox.session(python=PYTHON)
 def live(session: nox.Session) -> None:
-    """The integration tests against a real Open WebUI (OPENWEBUI_SERVER_URL, else the local stack)."""
-    install_project(session)
+    """The integration tests against a real Open WebUI (OPENWEBUI_SERVER_URL, else the local stack).
+
+    OPENWEBUI_STACK_REAL_MODEL=1 adds a real small model to the local stack (see stack/README.md).
+    """
+    install_project(session, "all,test,proxy")
     with _server(session) as env:
         session.run(
             "pytest",

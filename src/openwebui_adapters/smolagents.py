@@ -36,13 +36,14 @@ from smolagents.models import (
     ChatMessageToolCallFunction,
     ChatMessageToolCallStreamDelta,
     MessageRole,
+    is_rate_limit_error,
     remove_content_after_stop_sequences,
 )
 from smolagents.monitoring import TokenUsage
 from smolagents.tools import Tool
 
 from openwebui_adapters.client import OpenWebUIClient, check_model_name
-from openwebui_adapters.errors import ResponseError
+from openwebui_adapters.errors import OpenWebUIError, RateLimitError, ResponseError
 
 __all__ = ["MODEL_ENV", "OpenWebUIModel"]
 
@@ -63,10 +64,15 @@ _SAVED_OPTIONS = (
 )
 
 
-# ApiModel, not Model: it brings smolagents' own rate-limit handling, the same as OpenAIModel's
-# and LiteLLMModel's: `retry=True` retries an error whose text says "429"/"rate limit" (the core's
-# RateLimitError does) after 60 s, 120 s; `requests_per_minute` spaces calls; and
-# `custom_role_conversions` for servers that reject a role. `create_client` builds the core client.
+# ApiModel, not Model: it brings smolagents' own options, the same as OpenAIModel's and
+# LiteLLMModel's: `retry` (its rate-limit retry), `requests_per_minute` (spaces calls) and
+# `custom_role_conversions` (for servers that reject a role). `create_client` builds the core client.
+#
+# Retries happen in one layer only, so a call makes exactly the attempts configured. The core
+# retries rate limits (and 5xx, and connection failures) `max_retries` times, honouring
+# Retry-After; smolagents' retryer, which would repeat all of that up to 3 times after 60 s+
+# pauses, is left only the rate limits the core was told not to retry (`max_retries=0`). Its
+# predicate still recognises them: the core's RateLimitError says "429" / "rate limit".
 class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no type information
     """A chat model served by Open WebUI (OpenAI connections, Ollama, pipes: one API for all).
 
@@ -82,7 +88,9 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
             (read timeout, connect timeout, transport-level retries, TLS verification, extra
             headers; headers are not written by `to_dict`).
         custom_role_conversions, flatten_messages_as_text, requests_per_minute, retry:
-            smolagents' usual `ApiModel` options.
+            smolagents' usual `ApiModel` options. Rate limits are retried by the core
+            (`max_retries`, honouring Retry-After); `retry=True` adds smolagents' own rate-limit
+            retry only when `max_retries=0`, so attempts never multiply.
         client: a prebuilt `OpenWebUIClient` to use instead of one built from the settings.
         **kwargs: other chat parameters (`temperature`, `max_tokens`, `seed`, `tool_choice`...),
             sent with every request.
@@ -131,6 +139,17 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
             **kwargs,
         )
         del self._credentials
+        self.retryer.retry_predicate = self._smolagents_retries
+
+    def _smolagents_retries(self, error: BaseException) -> bool:
+        """Whether smolagents' own retryer (`retry=True`) may repeat the call after `error`.
+
+        Only for a rate limit when the core does not retry (`max_retries=0`): otherwise the core
+        has already spent the configured retries, and a second layer would multiply them.
+        """
+        if isinstance(error, OpenWebUIError):
+            return isinstance(error, RateLimitError) and self.client.settings.max_retries == 0
+        return bool(is_rate_limit_error(error))
 
     def __repr__(self) -> str:
         return f"OpenWebUIModel(model_id={self.model_id!r}, api_base={self.server_url!r})"

@@ -65,6 +65,26 @@ def retry_delay(
     return delay
 
 
+def without_key(error: OpenWebUIError, key: str) -> OpenWebUIError:
+    """`error` with the request's own key masked, should the server have echoed it back.
+
+    Messages quote what the server said (an error detail, a body that is not JSON, a bad SSE
+    line); a proxy that echoes the Authorization header must not put the key into logs. A cause
+    that holds the text (a JSONDecodeError's `doc`) is dropped from the chain.
+    """
+    if len(key) < 8:
+        return error
+    if key in error.message or key in (error.body or ""):
+        error.message = error.message.replace(key, "***")
+        error.body = error.body.replace(key, "***") if error.body else error.body
+        error.args = (str(error),)
+    cause = error.__cause__ or error.__context__
+    if cause is not None and (key in str(cause) or key in repr(getattr(cause, "__dict__", {}))):
+        error.__cause__ = error.__context__ = None
+        error.__suppress_context__ = True
+    return error
+
+
 def _check(response: httpx.Response, model: str | None) -> None:
     """Raise the diagnosed error for a failed answer, or for HTML where the API should answer."""
     if not response.is_success or is_html(response):
@@ -124,6 +144,7 @@ class Transport:
                 _check(response, model)
                 return _json(response)
             except OpenWebUIError as error:
+                without_key(error, self.connection.settings.api_key)
                 attempt += 1
                 time.sleep(retry_delay(error, attempt, self.max_retries, retry_statuses))
 
@@ -160,6 +181,7 @@ class Transport:
                         ) from exc
                     raise error from exc
             except OpenWebUIError as error:
+                without_key(error, self.connection.settings.api_key)
                 if started:
                     raise
                 attempt += 1
@@ -196,6 +218,7 @@ class Transport:
                 _check(response, model)
                 return _json(response)
             except OpenWebUIError as error:
+                without_key(error, self.connection.settings.api_key)
                 attempt += 1
                 await asyncio.sleep(retry_delay(error, attempt, self.max_retries, retry_statuses))
 
@@ -231,6 +254,7 @@ class Transport:
                         ) from exc
                     raise error from exc
             except OpenWebUIError as error:
+                without_key(error, self.connection.settings.api_key)
                 if started:
                     raise
                 attempt += 1

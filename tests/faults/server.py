@@ -15,6 +15,7 @@ with FaultServer() as server:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -212,11 +213,45 @@ def reset_before_answer() -> Behaviour:
 
 
 def sequence(*behaviours: Behaviour) -> Behaviour:
-    """The n-th request gets the n-th behaviour; the last one repeats."""
-    calls = iter(range(1 << 30))
+    """The n-th request to this path *on this server* gets the n-th behaviour; the last repeats.
+
+    Counted by the server, not by the behaviour: a row's behaviour object is shared by every
+    library's run of it, and each run has a fresh server, so each run starts at the first one.
+    """
 
     def answer(conn: Conn, request: Request) -> None:
-        behaviours[min(next(calls), len(behaviours) - 1)](conn, request)
+        seen = conn.server.hits(request.path)  # this request is already recorded
+        behaviours[min(seen - 1, len(behaviours) - 1)](conn, request)
+
+    return answer
+
+
+def echoing_key(status_code: int, kind: str = "json") -> Behaviour:
+    """An answer that quotes the request's own key back, as some proxies' error pages do.
+
+    `kind`: "json" (a FastAPI-style detail), "text" (a plain-text body) or "sse" (a stream whose
+    second line is not JSON and holds the key).
+    """
+
+    def answer(conn: Conn, request: Request) -> None:
+        key = request.headers.get("authorization", "").partition(" ")[2]
+        if kind == "sse":
+            model = (request.json() or {}).get("model", "llama3:latest")
+            sse([chunk(model, "Hi"), f"unauthorised key {key}"])(conn, request)
+        elif kind == "text":
+            raw(status_code, f"bad gateway auth for {key}".encode(), "text/plain")(conn, request)
+        else:
+            status(status_code, {"detail": f"Invalid API key: {key}"})(conn, request)
+
+    return answer
+
+
+def slow(behaviour: Behaviour, seconds: float) -> Behaviour:
+    """`behaviour`, after thinking for `seconds` (a model generating; keeps requests in flight)."""
+
+    def answer(conn: Conn, request: Request) -> None:
+        time.sleep(seconds)
+        behaviour(conn, request)
 
     return answer
 
@@ -239,9 +274,7 @@ def completion(model: str, text: str = "Hello from the fault server.") -> dict[s
     }
 
 
-def chunk(
-    model: str, content: str | None, finish: str | None = None, usage: bool = False
-) -> str:
+def chunk(model: str, content: str | None, finish: str | None = None, usage: bool = False) -> str:
     delta = {"role": "assistant", "content": content} if content is not None else {}
     data: dict[str, Any] = {
         "id": "chatcmpl-fault",
@@ -286,8 +319,7 @@ def ok_embeddings(conn: Conn, request: Request) -> None:
     texts = body.get("input", "")
     texts = [texts] if isinstance(texts, str) else texts
     data = [
-        {"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
-        for i in range(len(texts))
+        {"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i in range(len(texts))
     ]
     status(200, {"object": "list", "data": data, "model": body.get("model")})(conn, request)
 
@@ -370,11 +402,14 @@ class FaultServer:
             thread.join(5)
         assert not any(t.is_alive() for t in threads), "a fault-server thread did not stop"
 
-    def restart(self, downtime: float = 0.2) -> None:
+    def restart(
+        self, downtime: float = 0.2, until: Callable[[], bool] | None = None, limit: float = 5.0
+    ) -> None:
         """Go away for `downtime` seconds, as a redeploy does, and come back on the same port.
 
         The listener closes (new connections are refused), idle keep-alive connections are
-        closed, and answers being written are finished first.
+        closed, and answers being written are finished first. With `until`, stay away longer
+        until it holds (at most `limit` seconds in all): e.g. until a client has been refused.
         """
         self._close_listener()
         with self._lock:
@@ -385,6 +420,9 @@ class FaultServer:
             if not conn.busy:
                 _shutdown(conn.sock)
         time.sleep(downtime)
+        deadline = time.monotonic() + limit - downtime
+        while until is not None and not until() and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.start()
 
     def __enter__(self) -> FaultServer:
@@ -398,7 +436,7 @@ class FaultServer:
         while self._listener is listener and not self.stopping.is_set():
             try:
                 sock, _ = listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -434,10 +472,8 @@ class FaultServer:
 
 
 def _shutdown(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 class BlackHole:
@@ -452,10 +488,8 @@ class BlackHole:
         for _ in range(3):
             filler = socket.socket()
             filler.setblocking(False)
-            try:
+            with contextlib.suppress(BlockingIOError):
                 filler.connect(("127.0.0.1", self.port))
-            except BlockingIOError:
-                pass
             self._fillers.append(filler)
         time.sleep(0.05)
 

@@ -19,3 +19,28 @@ def test_an_explicit_connect_timeout_is_kept() -> None:
     assert Settings.resolve("http://127.0.0.1:9", "sk-x", environ={}).connect_timeout == (
         DEFAULT_CONNECT_TIMEOUT
     )
+
+
+def test_a_key_the_server_echoes_is_masked_in_the_error() -> None:
+    """A proxy quoting the Authorization header back must not put the key into messages."""
+    import json
+
+    from openwebui_adapters.errors import AuthenticationError, ResponseError
+    from openwebui_adapters.transport import without_key
+
+    key = "sk-echoed-0123456789"
+    error = without_key(AuthenticationError(f"Bad key {key}", body=f"Bad key {key}"), key)
+    assert key not in str(error)
+    assert key not in repr(error.args)
+    assert key not in str(error.body)
+    assert "Bad key ***" in str(error)
+
+    try:
+        try:
+            json.loads(f"not json {key}")
+        except ValueError as exc:
+            raise ResponseError("The body is not JSON") from exc
+    except ResponseError as raised:
+        error = without_key(raised, key)
+    assert error.__cause__ is None
+    assert error.__context__ is None

@@ -3,8 +3,11 @@ without the key, through the core and each adapter.
 
 One table. A row is a fault (set up on the fault server, or a bad setting) and what it must give:
 the core's error class, its `layer` and `setting`, how many attempts reach the server, and a time
-bound. The columns are the libraries, each with the class its users catch. Every (row, library)
-pair runs once against real sockets on 127.0.0.1.
+bound. The columns are the libraries, each with the class its users catch (the core twice: sync
+and async). Every (row, library) pair runs once against real sockets on 127.0.0.1.
+
+Attempts are `max_retries + 1` in every column, smolagents included: its own rate-limit retry is
+left only the rate limits the core does not retry (`max_retries=0`; see test_retry_layers.py).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from server import (
     FaultServer,
     chunk,
     closed_port,
+    echoing_key,
     ok_chat,
     raw,
     reset_before_answer,
@@ -116,7 +120,7 @@ class Fault:
 
 
 # LangChain's classes are the `langchain_core.exceptions` `Model*Error`s; the core twin is
-# checked separately. LiteLLM's are `litellm.<name>`. smolagents has no error classes of its
+# checked separately. LiteLLM's are `litellm.exceptions.<name>`. smolagents has no error classes of its
 # own: its users catch the core's errors.
 CONN, TIME, AUTH, PERM, NOTF, INV, RATE, API = (
     "ModelConnectionError",
@@ -129,6 +133,9 @@ CONN, TIME, AUTH, PERM, NOTF, INV, RATE, API = (
     "ModelAPIError",
 )
 SRV, URL, KEY = errors.SERVER_URL, errors.API_KEY, errors.MODEL
+# LiteLLM wraps every failure after a stream's first chunk, from any provider, in its
+# MidStreamFallbackError (the Router falls back on it; `.original_exception` is the APIError).
+MID = "MidStreamFallbackError"
 E = errors
 
 # fmt: off
@@ -150,6 +157,9 @@ FAULTS: list[Fault] = [
           "ServerUnreachableError"),
     # -- route, authentication, permission, model: what the real server answers
     Fault("401-bad-key", chat_fault(sample("err_badkey_chat")),
+          E.AuthenticationError, "authentication", URL, 1, "AuthenticationError", AUTH,
+          "AuthenticationError"),
+    Fault("401-echoes-key", chat_fault(echoing_key(401)),
           E.AuthenticationError, "authentication", URL, 1, "AuthenticationError", AUTH,
           "AuthenticationError"),
     Fault("401-bad-key-stream", chat_fault(sample("err_badkey_chat")),
@@ -205,15 +215,19 @@ FAULTS: list[Fault] = [
     # -- response: answers that cannot be used
     Fault("200-not-json", chat_fault(raw(200, b"<<not json>>")),
           E.ResponseError, "response", None, 1, "APIError", API, "ResponseError"),
+    Fault("200-not-json-echoes-key", chat_fault(echoing_key(200, "text")),
+          E.ResponseError, "response", None, 1, "APIError", API, "ResponseError"),
     Fault("200-empty-body", chat_fault(raw(200, b"")),
           E.ResponseError, "response", None, 1, "APIError", API, "ResponseError"),
     Fault("stream-stops-before-done", chat_fault(sse(stream_events(MODEL)[:2], done=False)),
-          E.ResponseError, "response", None, 1, "APIError", API, "ResponseError", stream=True),
+          E.ResponseError, "response", None, 1, MID, API, "ResponseError", stream=True),
     Fault("stream-reset-midway",
           chat_fault(sse(stream_events(MODEL)[:2], done=False, then=lambda c: c.reset())),
-          E.ResponseError, "response", None, 1, "APIError", API, "ResponseError", stream=True),
+          E.ResponseError, "response", None, 1, MID, API, "ResponseError", stream=True),
     Fault("stream-line-not-json", chat_fault(sse([chunk(MODEL, "Hi"), "{not json"])),
-          E.ResponseError, "response", None, 1, "APIError", API, "ResponseError", stream=True),
+          E.ResponseError, "response", None, 1, MID, API, "ResponseError", stream=True),
+    Fault("stream-line-echoes-key", chat_fault(echoing_key(200, "sse")),
+          E.ResponseError, "response", None, 1, MID, API, "ResponseError", stream=True),
     Fault("read-timeout-after-headers", chat_fault(stall_after_headers()),
           E.ReadTimeoutError, "timeout", errors.TIMEOUT, 1, "Timeout", TIME, "ReadTimeoutError",
           waits=1),
@@ -249,7 +263,8 @@ class Call:
     key: str
     model: str
     stream: bool
-    made: list[Any] = field(default_factory=list)  # objects built for the call (their repr is checked)
+    # Objects built for the call (their repr is checked for the key).
+    made: list[Any] = field(default_factory=list)
 
 
 def run_core(call: Call) -> Any:
@@ -263,6 +278,26 @@ def run_core(call: Call) -> Any:
             if c.get("choices")
         )
     return client.chat(payload)["choices"][0]["message"]["content"]
+
+
+def run_core_async(call: Call) -> Any:
+    """The core's async twins (`achat`, `astream_chat`): their own retry loop, same guarantees."""
+    import asyncio
+
+    async def main() -> Any:
+        client = OpenWebUIClient(call.url, call.key, timeout=TIMEOUT, max_retries=RETRIES)
+        call.made.append(client)
+        payload = {"model": call.model, "messages": MESSAGES}
+        if call.stream:
+            parts = [
+                c["choices"][0]["delta"].get("content") or ""
+                async for c in client.astream_chat(payload)
+                if c.get("choices")
+            ]
+            return "".join(parts)
+        return (await client.achat(payload))["choices"][0]["message"]["content"]
+
+    return asyncio.run(main())
 
 
 def run_langchain(call: Call) -> Any:
@@ -328,23 +363,38 @@ class Library:
     def expected(self, fault: Fault, name: str | None) -> type[BaseException] | None:
         if name is None:
             return None
-        if hasattr(errors, name) and self.classes != "litellm":
+        if hasattr(errors, name) and self.classes != "litellm.exceptions":
             return getattr(errors, name)  # type: ignore[no-any-return]
         return getattr(importlib.import_module(self.classes), name)  # type: ignore[no-any-return]
 
 
 LIBRARIES = {
     "core": Library(run_core, "openwebui_adapters.client", "openwebui_adapters.errors"),
-    "litellm": Library(run_litellm, "openwebui_adapters.litellm", "litellm"),
-    "langchain": Library(run_langchain, "openwebui_adapters.langchain", "langchain_core.exceptions"),
-    "smolagents": Library(run_smolagents, "openwebui_adapters.smolagents", "openwebui_adapters.errors"),
+    "core-async": Library(run_core_async, "openwebui_adapters.client", "openwebui_adapters.errors"),
+    "litellm": Library(run_litellm, "openwebui_adapters.litellm", "litellm.exceptions"),
+    "langchain": Library(
+        run_langchain, "openwebui_adapters.langchain", "langchain_core.exceptions"
+    ),
+    "smolagents": Library(
+        run_smolagents, "openwebui_adapters.smolagents", "openwebui_adapters.errors"
+    ),
 }
-LOGGERS = ("httpx", "httpcore", "LiteLLM", "litellm", "langchain", "langchain_core", "smolagents",
-           "openwebui_adapters")
+LOGGERS = (
+    "httpx",
+    "httpcore",
+    "LiteLLM",
+    "litellm",
+    "langchain",
+    "langchain_core",
+    "smolagents",
+    "openwebui_adapters",
+)
 
 
 def column(fault: Fault, library: str) -> str | None:
-    return fault.error.__name__ if library == "core" and fault.error else getattr(fault, library, None)
+    if library.startswith("core"):
+        return fault.error.__name__ if fault.error else None
+    return getattr(fault, library, None)  # type: ignore[no-any-return]
 
 
 def error_chain(error: BaseException) -> Iterator[BaseException]:
@@ -423,7 +473,7 @@ def test_fault(
         assert expected is not None
         assert isinstance(raised, expected), f"{type(raised).__mro__} is not a {expected}"
         error = core_error(raised)
-        if library == "core":
+        if library.startswith("core"):
             assert type(error) is fault.error
         else:
             assert isinstance(error, fault.error), f"{error!r} is not a {fault.error.__name__}"
