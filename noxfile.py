@@ -20,6 +20,8 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
+# LiteLLM fetches its price list at import unless told to use the copy it ships with.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # LiteLLM 1.106.3+ asks for a certifi release that the package index here does not serve.
 CONSTRAINTS = ["litellm<1.106.3"]
 

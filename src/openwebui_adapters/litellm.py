@@ -9,6 +9,25 @@ The handler only translates: LiteLLM's arguments into an OpenAI body for the cor
 server's JSON into LiteLLM's objects, and the core's errors into LiteLLM's exception classes. The
 route, the model id, retries and the diagnosis of failures live in the core.
 
+Errors are LiteLLM's own classes (`litellm.exceptions`): `AuthenticationError`, `NotFoundError`
+(unknown model, wrong route), `APIConnectionError`, `Timeout`, `RateLimitError`,
+`InternalServerError`/`BadGatewayError`/`ServiceUnavailableError` by status, `APIError`... Their
+message is the core's (layer, setting, fix), they carry the core's `layer`, `setting`, `hint`,
+`url`, `suggestions` and `retry_after`, and the core error is their `__cause__`. A failure after
+a stream's first chunk reaches the caller as LiteLLM's `MidStreamFallbackError` (it wraps every
+provider's), whose `original_exception` is the translated error. LiteLLM iterates a custom
+provider's async stream itself, so `acompletion(stream=True)` sends the request on the first
+chunk: a 4xx raises its own class there, anything else arrives as `MidStreamFallbackError` with
+`is_pre_first_chunk=True` (which the Router falls back on).
+
+Retries: the core retries, with backoff and Retry-After, `max_retries` times (per call, in the
+Router's `litellm_params`, or the core's default of 2), so a call makes `max_retries + 1`
+attempts and LiteLLM adds none. `num_retries` (or `litellm.num_retries`) is LiteLLM's outer
+loop: LiteLLM hands it to the provider as `max_retries` for the first call, then repeats the
+whole call up to `num_retries` times with `max_retries=0`, as it does for its built-in providers
+(where the OpenAI SDK retries inside). Prefer `max_retries`; set `num_retries` only if you want
+LiteLLM's loop on top, and a Router's own `num_retries` multiplies with `max_retries`.
+
 This module is `openwebui_adapters.litellm`; `import litellm` inside it is an absolute import
 and finds the LiteLLM library, never this file.
 """
@@ -18,12 +37,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import httpx
 import litellm
-from litellm import CustomLLM
-from litellm.types.utils import EmbeddingResponse, ModelResponse
+from litellm import exceptions as llm_errors
+from litellm.llms.custom_llm import CustomLLM
+from litellm.types.llms.custom_llm import CustomLLMItem
+from litellm.types.utils import EmbeddingResponse, GenericStreamingChunk, ModelResponse
 from litellm.utils import custom_llm_setup
 
 from openwebui_adapters import errors
@@ -34,6 +55,7 @@ __all__ = [
     "PROVIDER",
     "OpenWebUILLM",
     "handler",
+    "litellm_class",
     "map_errors",
     "register",
     "to_litellm_error",
@@ -46,74 +68,64 @@ PROVIDER: Final = "openwebui"
 # ----------------------------------------------------------------------------------------------
 
 # A core error is raised as the LiteLLM class of its nearest listed ancestor.
-_TABLE: Final[dict[type[errors.OpenWebUIError], type[Exception]]] = {
-    errors.ConfigurationError: litellm.BadRequestError,  # nothing was sent: a setting is wrong
-    errors.NetworkError: litellm.APIConnectionError,  # DNS, refused, TLS
-    errors.RequestTimeoutError: litellm.Timeout,
-    errors.RouteError: litellm.NotFoundError,  # a server, but no Open WebUI API at that URL
-    errors.AuthenticationError: litellm.AuthenticationError,
-    errors.PermissionDeniedError: litellm.PermissionDeniedError,
-    errors.ModelNotFoundError: litellm.NotFoundError,
-    errors.BadRequestError: litellm.BadRequestError,
-    errors.RateLimitError: litellm.RateLimitError,
-    errors.ServerError: litellm.InternalServerError,
-    errors.ResponseError: litellm.APIError,  # not JSON, or a stream cut before [DONE]
-}
-# Core attributes copied onto the LiteLLM error; LiteLLM's own `message`, `status_code`, `model`
-# and `body` keep their meaning (the core's values stay on `__cause__`).
-_CORE_ATTRIBUTES: Final = ("hint", "setting", "url", "suggestions", "retry_after")
-
-
-def _twin(core: type[errors.OpenWebUIError]) -> type[Exception] | None:
-    """`OpenWebUI<Core>`: LiteLLM's class and the core class in one, or None if unmapped."""
-    target = next((_TABLE[c] for c in core.__mro__ if c in _TABLE), None)
-    if target is None:
-        return None
-    twin = type(
-        f"OpenWebUI{core.__name__}", (target, core), {"__module__": __name__, "__doc__": core.__doc__}
-    )
-    globals()[twin.__name__] = twin
-    return twin
-
-
 LITELLM_ERRORS: Final[Mapping[type[errors.OpenWebUIError], type[Exception]]] = {
-    core: twin
-    for core in vars(errors).values()
-    if isinstance(core, type) and issubclass(core, errors.OpenWebUIError)
-    if (twin := _twin(core)) is not None
+    errors.ConfigurationError: llm_errors.BadRequestError,  # nothing was sent: a setting is wrong
+    errors.NetworkError: llm_errors.APIConnectionError,  # DNS, refused, TLS
+    errors.RequestTimeoutError: llm_errors.Timeout,
+    errors.RouteError: llm_errors.NotFoundError,  # a server, but no Open WebUI API at that URL
+    errors.AuthenticationError: llm_errors.AuthenticationError,
+    errors.PermissionDeniedError: llm_errors.PermissionDeniedError,
+    errors.ModelNotFoundError: llm_errors.NotFoundError,
+    errors.BadRequestError: llm_errors.BadRequestError,
+    errors.RateLimitError: llm_errors.RateLimitError,
+    errors.ServerError: llm_errors.InternalServerError,
+    errors.ResponseError: llm_errors.APIError,  # not JSON, or a stream cut before [DONE]
 }
-"""Each core error class -> the class it is raised as to LiteLLM code (a subclass of both)."""
+"""Each core error class -> the LiteLLM class it is raised as (the core error is its cause)."""
+
+# An upstream failure's status picks LiteLLM's class as it does for its built-in providers.
+_SERVER_ERRORS: Final[Mapping[int, type[Exception]]] = {
+    502: llm_errors.BadGatewayError,
+    503: llm_errors.ServiceUnavailableError,
+    504: llm_errors.Timeout,
+}
+# The core's diagnosis, copied onto the LiteLLM error. LiteLLM's own `message`, `status_code`,
+# `model` and `body` keep their meaning; the core error itself is the `__cause__`.
+_CORE_ATTRIBUTES: Final = ("layer", "setting", "hint", "url", "suggestions", "retry_after")
 
 
-def _required(cls: type[Exception]) -> set[str]:
-    parameters = inspect.signature(cls.__init__).parameters.values()
-    return {p.name for p in parameters if p.default is inspect.Parameter.empty}
+def litellm_class(error: errors.OpenWebUIError) -> type[Exception]:
+    """The LiteLLM class a core error is raised as."""
+    if isinstance(error, errors.ServerError) and error.status_code in _SERVER_ERRORS:
+        return _SERVER_ERRORS[error.status_code or 0]
+    return next(LITELLM_ERRORS[c] for c in type(error).__mro__ if c in LITELLM_ERRORS)
 
 
 def to_litellm_error(error: errors.OpenWebUIError, model: str) -> Exception:
     """The same failure as LiteLLM's exception class, carrying the core's message and attributes.
 
-    LiteLLM re-raises its own classes untouched, so its retries, fallbacks and Router see exactly
+    LiteLLM passes its own classes through untouched, so its retries, fallbacks and Router see
     what they would see from a built-in provider (`AuthenticationError` is not retried, ...).
     """
-    if isinstance(error, litellm.exceptions.OpenAIError):  # already translated
-        return error
-    twin = next(LITELLM_ERRORS[c] for c in type(error).__mro__ if c in LITELLM_ERRORS)
+    cls = litellm_class(error)
     status = error.status_code if error.status_code and error.status_code >= 400 else 500
-    kwargs: dict[str, Any] = {"message": str(error), "llm_provider": PROVIDER, "model": model}
-    required = _required(twin)
-    if "response" in required:
-        request = httpx.Request("POST", error.url or "http://openwebui.invalid")
-        kwargs["response"] = httpx.Response(status, request=request)
-    if "status_code" in required:
-        kwargs["status_code"] = status
+    request = httpx.Request("POST", error.url or "http://openwebui.invalid")
     retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None and "headers" in inspect.signature(twin.__init__).parameters:
-        kwargs["headers"] = {"retry-after": f"{retry_after:g}"}
-    translated = twin(**kwargs)
+    headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
+    offered = {
+        "message": str(error),
+        "llm_provider": PROVIDER,
+        "model": model,
+        "status_code": status,
+        "exception_status_code": error.status_code,  # None: LiteLLM's 408 for a timeout
+        "request": request,
+        "response": httpx.Response(status, headers=headers, request=request),
+        "headers": headers or None,
+    }
+    accepted = inspect.signature(cls.__init__).parameters
+    translated = cls(**{name: value for name, value in offered.items() if name in accepted})
     for name in _CORE_ATTRIBUTES:
-        if name in error.__dict__:
-            setattr(translated, name, error.__dict__[name])
+        setattr(translated, name, getattr(error, name, None))
     return translated
 
 
@@ -123,10 +135,7 @@ def map_errors(model: str) -> Iterator[None]:
     try:
         yield
     except errors.OpenWebUIError as error:
-        translated = to_litellm_error(error, model)
-        if translated is error:
-            raise
-        raise translated from error
+        raise to_litellm_error(error, model) from error
 
 
 # ----------------------------------------------------------------------------------------------
@@ -154,10 +163,11 @@ def _message(message: Any) -> dict[str, Any]:
     return plain
 
 
-def _timeouts(timeout: float | httpx.Timeout | None) -> dict[str, float | None]:
+def _timeouts(timeout: float | httpx.Timeout | None) -> tuple[float | None, float | None]:
+    """(read timeout, connect timeout) from what LiteLLM passes; None leaves the core's default."""
     if isinstance(timeout, httpx.Timeout):
-        return {"timeout": timeout.read, "connect_timeout": timeout.connect}
-    return {"timeout": float(timeout) if timeout is not None else None}
+        return timeout.read, timeout.connect
+    return (float(timeout) if timeout is not None else None), None
 
 
 def _client(
@@ -169,12 +179,14 @@ def _client(
 ) -> OpenWebUIClient:
     """The core client for these settings (cheap: equal settings share one connection)."""
     extra_headers = {**(headers or {}), **(optional_params.get("extra_headers") or {})}
+    read_timeout, connect_timeout = _timeouts(timeout)
     return OpenWebUIClient(
         api_base or None,
         api_key or None,
+        timeout=read_timeout,
+        connect_timeout=connect_timeout,
         max_retries=optional_params.get("max_retries"),
         headers=extra_headers or None,
-        **_timeouts(timeout),
     )
 
 
@@ -193,7 +205,10 @@ def _body(model: str, optional_params: Mapping[str, Any], logging_obj: Any) -> d
 def _chat_body(
     model: str, messages: list[Any], optional_params: Mapping[str, Any], logging_obj: Any
 ) -> dict[str, Any]:
-    return {**_body(model, optional_params, logging_obj), "messages": [_message(m) for m in messages]}
+    return {
+        **_body(model, optional_params, logging_obj),
+        "messages": [_message(m) for m in messages],
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -224,7 +239,7 @@ def _model_response(result: Mapping[str, Any], model_response: ModelResponse) ->
     return response
 
 
-def _stream_chunks(raw: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+def _stream_chunks(raw: Mapping[str, Any]) -> Iterator[GenericStreamingChunk]:
     """One server chunk as LiteLLM `GenericStreamingChunk`s: one per tool-call delta.
 
     A chunk carries at most one tool call for LiteLLM, so a delta with several (parallel calls)
@@ -248,7 +263,7 @@ def _stream_chunks(raw: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         }
         if raw.get("model"):
             chunk["model"] = raw["model"]
-        yield chunk
+        yield cast(GenericStreamingChunk, chunk)  # plus `model`, which LiteLLM reads too
 
 
 def _tool_call_delta(tool_call: Mapping[str, Any] | None, position: int) -> dict[str, Any] | None:
@@ -280,10 +295,10 @@ def _embedding_response(
 # ----------------------------------------------------------------------------------------------
 
 
-class OpenWebUILLM(CustomLLM):  # type: ignore[misc]
+class OpenWebUILLM(CustomLLM):
     """LiteLLM's handler for `openwebui/<model>`: every call goes through the core client."""
 
-    def completion(  # type: ignore[override]
+    def completion(
         self,
         model: str,
         messages: list[Any],
@@ -307,7 +322,7 @@ class OpenWebUILLM(CustomLLM):  # type: ignore[misc]
             result = client_.chat(_chat_body(model, messages, optional_params, logging_obj))
         return _model_response(result, model_response)
 
-    async def acompletion(  # type: ignore[override]
+    async def acompletion(
         self,
         model: str,
         messages: list[Any],
@@ -331,7 +346,7 @@ class OpenWebUILLM(CustomLLM):  # type: ignore[misc]
             result = await client_.achat(_chat_body(model, messages, optional_params, logging_obj))
         return _model_response(result, model_response)
 
-    def streaming(  # type: ignore[override]
+    def streaming(
         self,
         model: str,
         messages: list[Any],
@@ -349,7 +364,7 @@ class OpenWebUILLM(CustomLLM):  # type: ignore[misc]
         headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[GenericStreamingChunk]:
         # Not a generator: the request is made (and its first chunk read) inside `completion()`,
         # so a wrong key or model raises there, where LiteLLM's retries and fallbacks act.
         with map_errors(model):
@@ -361,7 +376,7 @@ class OpenWebUILLM(CustomLLM):  # type: ignore[misc]
     @staticmethod
     def _generic_stream(
         model: str, first: dict[str, Any] | None, rest: Iterator[dict[str, Any]]
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[GenericStreamingChunk]:
         if first is None:
             return
         try:
@@ -374,7 +389,7 @@ class OpenWebUILLM(CustomLLM):  # type: ignore[misc]
             if close is not None:
                 close()  # a caller that stops early releases the connection now
 
-    async def astreaming(  # type: ignore[override]
+    async def astreaming(  # type: ignore[override]  # an async generator, as LiteLLM iterates it
         self,
         model: str,
         messages: list[Any],
@@ -392,7 +407,7 @@ class OpenWebUILLM(CustomLLM):  # type: ignore[misc]
         headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[GenericStreamingChunk]:
         # LiteLLM wraps this async generator before iterating it, so an error surfaces on the
         # first chunk (4xx as its LiteLLM class; others inside LiteLLM's MidStreamFallbackError
         # with is_pre_first_chunk=True, which the Router falls back on).
@@ -403,7 +418,7 @@ class OpenWebUILLM(CustomLLM):  # type: ignore[misc]
                 for chunk in _stream_chunks(raw):
                     yield chunk
 
-    def embedding(  # type: ignore[override]
+    def embedding(
         self,
         model: str,
         input: list[Any],
@@ -421,7 +436,7 @@ class OpenWebUILLM(CustomLLM):  # type: ignore[misc]
             result = client_.embed({**_body(model, optional_params, logging_obj), "input": input})
         return _embedding_response(result, model_response)
 
-    async def aembedding(  # type: ignore[override]
+    async def aembedding(
         self,
         model: str,
         input: list[Any],
@@ -451,10 +466,10 @@ def register(provider: str = PROVIDER, custom_handler: CustomLLM | None = None) 
     Importing this module calls it. Calling it again re-installs the handler (e.g. after code
     replaced `litellm.custom_provider_map`).
     """
-    entry = {"provider": provider, "custom_handler": custom_handler or handler}
+    entry: CustomLLMItem = {"provider": provider, "custom_handler": custom_handler or handler}
     others = [item for item in litellm.custom_provider_map if item["provider"] != provider]
     litellm.custom_provider_map = [*others, entry]
-    custom_llm_setup()  # lists the provider now, so get_supported_openai_params knows it
+    custom_llm_setup()  # type: ignore[no-untyped-call]  # lists the provider now, so get_supported_openai_params knows it
 
 
 register()

@@ -1,0 +1,396 @@
+"""The LiteLLM handler against a scripted server (`httpx.MockTransport`): registration, what
+reaches the core client, the error table, and how many attempts a call makes."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import httpx
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map download at import
+
+import litellm
+from litellm import exceptions as llm_errors
+from litellm.llms.custom_llm import CustomLLM
+
+import openwebui_adapters.litellm as adapter
+from openwebui_adapters import errors, transport
+from openwebui_adapters.client import OpenWebUIClient
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly. qualifier:UserWarning")
+
+URL = "http://owui.test"
+KEY = "sk-unit-0000"
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def completion_body(model: str = "llama3:latest", content: str = "Hello.") -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6},
+    }
+
+
+class Server:
+    """Scripted answers; records every request and the settings of every client built."""
+
+    def __init__(self) -> None:
+        self.answers: list[httpx.Response] = []
+        self.requests: list[httpx.Request] = []
+        self.clients: list[OpenWebUIClient] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+    def body(self, index: int = -1) -> dict[str, Any]:
+        return json.loads(self.requests[index].content)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Server:
+    """Every client the handler builds talks to the scripted server; LiteLLM globals restored."""
+    scripted = Server()
+
+    def client(*args: Any, **kwargs: Any) -> OpenWebUIClient:
+        built = OpenWebUIClient(*args, transport=httpx.MockTransport(scripted.handle), **kwargs)
+        scripted.clients.append(built)
+        return built
+
+    monkeypatch.setattr(adapter, "OpenWebUIClient", client)
+    monkeypatch.setattr(transport, "backoff_delay", lambda attempt, retry_after=None: 0.0)
+    monkeypatch.setenv("OPENWEBUI_SERVER_URL", URL)
+    monkeypatch.setenv("OPENWEBUI_API_KEY", KEY)
+    monkeypatch.setattr(litellm, "suppress_debug_info", True)
+    return scripted
+
+
+def answer(status: int = 200, body: Any = None, **headers: str) -> httpx.Response:
+    return httpx.Response(status, json=completion_body() if body is None else body, headers=headers)
+
+
+def build(chunks: list[Any]) -> Any:
+    """The whole response from stream chunks, as LiteLLM assembles it."""
+    return litellm.stream_chunk_builder(chunks)
+
+
+# -- registration ----------------------------------------------------------------------------
+
+
+class Other(CustomLLM):
+    pass
+
+
+def test_register_is_idempotent_and_keeps_other_providers(monkeypatch: pytest.MonkeyPatch) -> None:
+    other = {"provider": "mine", "custom_handler": Other()}
+    monkeypatch.setattr(litellm, "custom_provider_map", [other])
+    adapter.register()
+    adapter.register()
+    providers = [item["provider"] for item in litellm.custom_provider_map]
+    assert providers == ["mine", "openwebui"]
+    assert litellm.custom_provider_map[1]["custom_handler"] is adapter.handler
+    assert "openwebui" in litellm.provider_list
+
+
+def test_the_proxy_finds_the_handler_by_its_dotted_name() -> None:
+    """`custom_provider_map: [{provider: openwebui, custom_handler: openwebui_adapters.litellm.handler}]`."""
+    from litellm.proxy.types_utils.utils import get_instance_fn
+
+    assert get_instance_fn("openwebui_adapters.litellm.handler") is adapter.handler
+
+
+def test_supported_params_are_known_before_the_first_call() -> None:
+    params = litellm.get_supported_openai_params(model="openwebui/anything")
+    assert params is not None
+    assert {"tools", "tool_choice", "response_format", "temperature", "seed"} <= set(params)
+
+
+# -- what reaches the server -----------------------------------------------------------------
+
+
+def test_every_openai_param_reaches_the_body(server: Server) -> None:
+    server.answers = [answer()]
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    litellm.completion(
+        model="openwebui/llama3",
+        messages=MESSAGES,
+        tools=tools,
+        tool_choice="auto",
+        response_format={"type": "json_object"},
+        temperature=0.1,
+        top_p=0.5,
+        max_tokens=9,
+        stop=["x"],
+        seed=3,
+        user="u-1",
+        extra_body={"files": [{"type": "file", "id": "f1"}]},
+    )
+    body = server.body()
+    assert body["model"] == "llama3"
+    assert body["messages"] == MESSAGES
+    expected = {
+        "tools": tools,
+        "tool_choice": "auto",
+        "response_format": {"type": "json_object"},
+        "temperature": 0.1,
+        "top_p": 0.5,
+        "max_tokens": 9,
+        "stop": ["x"],
+        "seed": 3,
+        "user": "u-1",
+        "files": [{"type": "file", "id": "f1"}],
+    }
+    assert {key: body.get(key) for key in expected} == expected
+    assert "max_retries" not in body
+    assert "extra_body" not in body
+
+
+def test_open_webui_files_and_other_extras_pass_as_keywords(server: Server) -> None:
+    server.answers = [answer()]
+    files = [{"type": "collection", "id": "kb-1"}]
+    litellm.completion(model="openwebui/llama3", messages=MESSAGES, files=files, chat_id="c-1")
+    body = server.body()
+    assert body["files"] == files
+    assert body["chat_id"] == "c-1"
+
+
+def test_api_base_key_timeout_and_headers_reach_the_client(server: Server) -> None:
+    server.answers = [answer()]
+    litellm.completion(
+        model="openwebui/llama3",
+        messages=MESSAGES,
+        api_base="http://other.test:8080",
+        api_key="sk-other-1111",
+        timeout=7.0,
+        max_retries=1,
+        extra_headers={"X-Team": "a"},
+    )
+    request = server.requests[-1]
+    assert str(request.url) == "http://other.test:8080/api/chat/completions"
+    assert request.headers["authorization"] == "Bearer sk-other-1111"
+    assert request.headers["x-team"] == "a"
+    settings = server.clients[-1].settings
+    assert (settings.timeout, settings.max_retries) == (7.0, 1)
+
+
+def test_previous_response_messages_go_back_as_plain_openai_messages(server: Server) -> None:
+    tool_call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "f", "arguments": "{}"},
+    }
+    server.answers = [
+        answer(
+            body=completion_body()
+            | {
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {
+                            "role": "assistant",
+                            "content": None,
+                            "tool_calls": [tool_call],
+                        },
+                        "finish_reason": "tool_calls",
+                    }
+                ]
+            }
+        )
+    ]
+    first = litellm.completion(model="openwebui/llama3", messages=MESSAGES)
+    history = [
+        *MESSAGES,
+        first.choices[0].message,
+        {"role": "tool", "tool_call_id": "call_1", "content": "1"},
+    ]
+    litellm.completion(model="openwebui/llama3", messages=history)
+    sent = server.body()["messages"][1]
+    assert sent["role"] == "assistant"
+    assert sent["tool_calls"] == [tool_call | {"index": 0}] or sent["tool_calls"] == [tool_call]
+    assert "provider_specific_fields" not in sent
+
+
+def test_response_model_is_the_id_the_server_answered_with(server: Server) -> None:
+    server.answers = [answer(body=completion_body(model="llama3:latest"))]
+    response = litellm.completion(model="openwebui/llama3", messages=MESSAGES)
+    assert response.model == "llama3:latest"
+    assert response.usage.total_tokens == 6
+
+
+def sse(*events: dict[str, Any]) -> httpx.Response:
+    text = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+
+
+def delta(payload: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "model": "llama3:latest",
+        "choices": [{"index": 0, "delta": payload, "finish_reason": finish}],
+        **extra,
+    }
+
+
+def call_delta(index: int, name: str | None, arguments: str) -> dict[str, Any]:
+    call: dict[str, Any] = {"index": index, "function": {"arguments": arguments}}
+    if name:
+        call |= {
+            "id": f"call_{index}",
+            "type": "function",
+            "function": {"name": name, "arguments": arguments},
+        }
+    return call
+
+
+def test_parallel_tool_call_deltas_in_one_chunk_are_all_kept(server: Server) -> None:
+    server.answers = [
+        sse(
+            delta(
+                {
+                    "role": "assistant",
+                    "tool_calls": [call_delta(0, "a", ""), call_delta(1, "b", "")],
+                }
+            ),
+            delta({"tool_calls": [call_delta(0, None, '{"x":'), call_delta(1, None, '{"y":')]}),
+            delta({"tool_calls": [call_delta(0, None, "1}"), call_delta(1, None, "2}")]}),
+            delta({}, "tool_calls"),
+            {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "model": "llama3:latest",
+                "choices": [],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
+            },
+        )
+    ]
+    chunks = list(litellm.completion(model="openwebui/llama3", messages=MESSAGES, stream=True))
+    built = build(chunks)
+    calls = built.choices[0].message.tool_calls
+    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == [
+        ("a", {"x": 1}),
+        ("b", {"y": 2}),
+    ]
+    assert built.choices[0].finish_reason == "tool_calls"
+    assert built.usage.completion_tokens == 5
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("core", "expected"),
+    [
+        (errors.ConfigurationError("bad", setting="model"), llm_errors.BadRequestError),
+        (errors.DNSError("no such host"), llm_errors.APIConnectionError),
+        (errors.ServerUnreachableError("refused"), llm_errors.APIConnectionError),
+        (errors.TLSError("cert"), llm_errors.APIConnectionError),
+        (errors.ConnectTimeoutError("slow"), llm_errors.Timeout),
+        (errors.ReadTimeoutError("slow"), llm_errors.Timeout),
+        (errors.RouteError("html", status_code=405), llm_errors.NotFoundError),
+        (errors.AuthenticationError("401", status_code=401), llm_errors.AuthenticationError),
+        (errors.PermissionDeniedError("403", status_code=403), llm_errors.PermissionDeniedError),
+        (errors.ModelNotFoundError("gone", model="x", suggestions=["y"]), llm_errors.NotFoundError),
+        (errors.BadRequestError("422", status_code=422), llm_errors.BadRequestError),
+        (errors.RateLimitError("429", status_code=429), llm_errors.RateLimitError),
+        (errors.ServerError("500", status_code=500), llm_errors.InternalServerError),
+        (errors.ServerError("502", status_code=502), llm_errors.BadGatewayError),
+        (errors.ServerError("503", status_code=503), llm_errors.ServiceUnavailableError),
+        (errors.ServerError("504", status_code=504), llm_errors.Timeout),
+        (errors.ResponseError("not json"), llm_errors.APIError),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else "",
+)
+def test_each_core_error_becomes_litellms_class_with_the_diagnosis(
+    core: errors.OpenWebUIError, expected: type[Exception]
+) -> None:
+    translated = adapter.to_litellm_error(core, "llama3")
+    assert type(translated) is expected
+    assert str(core) in str(translated)
+    assert (translated.layer, translated.setting, translated.hint) == (  # type: ignore[attr-defined]
+        core.layer,
+        core.setting,
+        core.hint,
+    )
+    assert translated.llm_provider == "openwebui"  # type: ignore[attr-defined]
+    if isinstance(core, errors.ModelNotFoundError):
+        assert translated.suggestions == ["y"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("core", "status"),
+    [(errors.ReadTimeoutError("slow"), 408), (errors.ServerError("504", status_code=504), 504)],
+    ids=["client-side", "gateway"],
+)
+def test_a_timeout_keeps_its_status(core: errors.OpenWebUIError, status: int) -> None:
+    assert adapter.to_litellm_error(core, "llama3").status_code == status  # type: ignore[attr-defined]
+
+
+def test_a_rate_limit_carries_retry_after_as_litellm_reads_it() -> None:
+    core = errors.RateLimitError("slow down", status_code=429)
+    core.retry_after = 3.0
+    translated = adapter.to_litellm_error(core, "llama3")
+    assert translated.response.headers["retry-after"] == "3"  # type: ignore[attr-defined]
+    assert translated.retry_after == 3.0  # type: ignore[attr-defined]
+
+
+def test_the_core_error_is_the_cause(server: Server) -> None:
+    server.answers = [answer(401, {"detail": "Your session has expired or the token is invalid."})]
+    with pytest.raises(llm_errors.AuthenticationError) as caught:
+        litellm.completion(model="openwebui/llama3", messages=MESSAGES)
+    assert isinstance(caught.value.__cause__, errors.AuthenticationError)
+    assert "OPENWEBUI_API_KEY" in str(caught.value)
+
+
+# -- attempts: the core retries, LiteLLM's wrapper adds none ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "attempts"),
+    [({}, 3), ({"max_retries": 0}, 1), ({"max_retries": 4}, 5)],
+    ids=["default", "max_retries=0", "max_retries=4"],
+)
+def test_attempts_are_max_retries_plus_one(
+    server: Server, kwargs: dict[str, Any], attempts: int
+) -> None:
+    server.answers = [answer(503, {"detail": "busy"})]
+    with pytest.raises(llm_errors.ServiceUnavailableError):
+        litellm.completion(model="openwebui/llama3", messages=MESSAGES, **kwargs)
+    assert len(server.requests) == attempts
+
+
+async def test_async_attempts_are_max_retries_plus_one(server: Server) -> None:
+    server.answers = [answer(503, {"detail": "busy"})]
+    with pytest.raises(llm_errors.ServiceUnavailableError):
+        await litellm.acompletion(model="openwebui/llama3", messages=MESSAGES, max_retries=1)
+    assert len(server.requests) == 2
+
+
+def test_a_retried_call_that_recovers_answers(server: Server) -> None:
+    server.answers = [answer(503, {"detail": "busy"}), answer()]
+    response = litellm.completion(model="openwebui/llama3", messages=MESSAGES, max_retries=1)
+    assert response.choices[0].message.content == "Hello."
+    assert len(server.requests) == 2
+
+
+def test_num_retries_is_litellms_loop_around_the_cores(server: Server) -> None:
+    """As documented: LiteLLM sends `num_retries` as the first call's `max_retries`, then repeats
+    the call `num_retries` times with `max_retries=0` (1 + 1, then 1 more)."""
+    server.answers = [answer(503, {"detail": "busy"})]
+    with pytest.raises(llm_errors.ServiceUnavailableError):
+        litellm.completion(model="openwebui/llama3", messages=MESSAGES, num_retries=1)
+    assert len(server.requests) == 3
+    assert [c.settings.max_retries for c in server.clients] == [1, 0]
