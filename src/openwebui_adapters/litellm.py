@@ -89,6 +89,15 @@ _SERVER_ERRORS: Final[Mapping[int, type[Exception]]] = {
     503: llm_errors.ServiceUnavailableError,
     504: llm_errors.Timeout,
 }
+# Classes whose HTTP status is part of their meaning: LiteLLM, its Router and its Proxy read the
+# status, not the class (Open WebUI answers an unknown model with 400, which must still be a 404).
+_CLASS_STATUS: Final[Mapping[type[Exception], int]] = {
+    llm_errors.BadRequestError: 400,
+    llm_errors.AuthenticationError: 401,
+    llm_errors.PermissionDeniedError: 403,
+    llm_errors.NotFoundError: 404,
+    llm_errors.RateLimitError: 429,
+}
 # The core's diagnosis, copied onto the LiteLLM error. LiteLLM's own `message`, `status_code`,
 # `model` and `body` keep their meaning; the core error itself is the `__cause__`.
 _CORE_ATTRIBUTES: Final = ("layer", "setting", "hint", "url", "suggestions", "retry_after")
@@ -108,7 +117,8 @@ def to_litellm_error(error: errors.OpenWebUIError, model: str) -> Exception:
     what they would see from a built-in provider (`AuthenticationError` is not retried, ...).
     """
     cls = litellm_class(error)
-    status = error.status_code if error.status_code and error.status_code >= 400 else 500
+    server_status = error.status_code if error.status_code and error.status_code >= 400 else 500
+    status = _CLASS_STATUS.get(cls, server_status)
     request = httpx.Request("POST", error.url or "http://openwebui.invalid")
     retry_after = getattr(error, "retry_after", None)
     headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}

@@ -339,6 +339,23 @@ def test_a_timeout_keeps_its_status(core: errors.OpenWebUIError, status: int) ->
     assert adapter.to_litellm_error(core, "llama3").status_code == status  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    ("core", "status"),
+    [
+        # Open WebUI answers an unknown model with 400; LiteLLM's Proxy reads the status.
+        (errors.ModelNotFoundError("gone", model="x", status_code=400), 404),
+        (errors.RouteError("html", status_code=405), 404),
+        (errors.ConfigurationError("bad", setting="model"), 400),
+        (errors.ServerError("500", status_code=500), 500),
+    ],
+    ids=["unknown-model", "route", "settings", "server"],
+)
+def test_the_status_matches_litellms_class(core: errors.OpenWebUIError, status: int) -> None:
+    translated = adapter.to_litellm_error(core, "llama3")
+    assert translated.status_code == status  # type: ignore[attr-defined]
+    assert translated.response.status_code == status  # type: ignore[attr-defined]
+
+
 def test_a_rate_limit_carries_retry_after_as_litellm_reads_it() -> None:
     core = errors.RateLimitError("slow down", status_code=429)
     core.retry_after = 3.0
