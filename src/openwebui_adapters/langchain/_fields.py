@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.utils import get_pydantic_field_names
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
+
+from openwebui_adapters.client import OpenWebUIClient
+
+
+class ConnectionFields(Protocol):
+    """The connection settings both LangChain classes declare as fields."""
+
+    base_url: str | None
+    api_key: SecretStr | None
+    timeout: float | None
+    max_retries: int | None
+    verify: bool | str | None
+    default_headers: dict[str, str] | None
+
+
+def core_client(fields: ConnectionFields) -> OpenWebUIClient:
+    """The core client for a LangChain object's connection fields (the key leaves its SecretStr here only)."""
+    return OpenWebUIClient(
+        fields.base_url,
+        fields.api_key.get_secret_value() if fields.api_key is not None else None,
+        timeout=fields.timeout,
+        max_retries=fields.max_retries,
+        verify=fields.verify,
+        headers=fields.default_headers,
+    )
 
 
 def collect_model_kwargs(cls: type[BaseModel], values: Any) -> Any:

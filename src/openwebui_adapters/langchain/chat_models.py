@@ -35,7 +35,7 @@ from openwebui_adapters.client import OpenWebUIClient
 from openwebui_adapters.errors import API_KEY, SERVER_URL, ResponseError
 
 from ._errors import map_errors
-from ._fields import collect_model_kwargs
+from ._fields import collect_model_kwargs, core_client
 from ._messages import (
     chunk_from_openai_delta,
     message_from_openai,
@@ -160,14 +160,7 @@ class ChatOpenWebUI(BaseChatModel):
     @model_validator(mode="after")
     def _build_client(self) -> ChatOpenWebUI:
         if self.client is None:
-            self.client = OpenWebUIClient(
-                self.base_url,
-                self.api_key.get_secret_value() if self.api_key is not None else None,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                verify=self.verify,
-                headers=self.default_headers,
-            )
+            self.client = core_client(self)
         return self
 
     # -- LangChain's identity, tracing and serialisation ------------------------------------

@@ -14,7 +14,7 @@ from openwebui_adapters.client import OpenWebUIClient
 from openwebui_adapters.errors import API_KEY, SERVER_URL, ResponseError
 
 from ._errors import map_errors
-from ._fields import collect_model_kwargs
+from ._fields import collect_model_kwargs, core_client
 
 
 def _vectors(response: Mapping[str, Any], expected: int) -> list[list[float]]:
@@ -74,14 +74,7 @@ class OpenWebUIEmbeddings(BaseModel, Embeddings):
     @model_validator(mode="after")
     def _build_client(self) -> OpenWebUIEmbeddings:
         if self.client is None:
-            self.client = OpenWebUIClient(
-                self.base_url,
-                self.api_key.get_secret_value() if self.api_key is not None else None,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                verify=self.verify,
-                headers=self.default_headers,
-            )
+            self.client = core_client(self)
         return self
 
     @property
