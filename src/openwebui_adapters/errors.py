@@ -2,23 +2,22 @@
 
 The tree is grouped by layer, in the order a request meets them (settings, network, route,
 authentication, model, upstream, response). `error_from_response` diagnoses an HTTP answer and
-`map_transport_errors` translates httpx's exceptions, each through one table.
+`error_from_transport` translates httpx's exceptions, each through one table.
 """
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import json
 import re
 import time
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import httpx
 
 SERVER_URL = "OPENWEBUI_SERVER_URL"
 API_KEY = "OPENWEBUI_API_KEY"
+API_KEY_HEADER = "OPENWEBUI_API_KEY_HEADER"
 MODEL = "model"
 VERIFY = "verify"
 TIMEOUT = "timeout"
@@ -42,6 +41,7 @@ class OpenWebUIError(Exception):
         status_code: int | None = None,
         url: str | None = None,
         body: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.message = message
         self.hint = hint or self.default_hint
@@ -49,6 +49,8 @@ class OpenWebUIError(Exception):
         self.status_code = status_code
         self.url = url
         self.body = body
+        # Seconds the server asked to wait (`Retry-After`), on any status it sent it with.
+        self.retry_after = retry_after
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
@@ -199,8 +201,15 @@ class BadRequestError(OpenWebUIError):
     """The server rejected the request's content (400, 422)."""
 
     layer = "request"
-    default_setting = None
+    default_setting: ClassVar[str | None] = None
     default_hint = "check the parameters sent; the server's reason is quoted above"
+
+
+class ContextWindowExceededError(BadRequestError):
+    """The input is longer than the model's context window (a 4xx that says so)."""
+
+    default_setting = "messages"
+    default_hint = "shorten the conversation, or use a model with a larger context window"
 
 
 class RateLimitError(OpenWebUIError):
@@ -208,10 +217,6 @@ class RateLimitError(OpenWebUIError):
 
     layer = "rate_limit"
     default_hint = "wait and retry, or lower the request rate"
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, **kwargs)
 
 
 # --- upstream: the server or the model's backend failed
@@ -242,6 +247,12 @@ class ResponseError(OpenWebUIError):
 _MODEL_NOT_FOUND = re.compile(r"model\b.*\bnot found|model not found", re.IGNORECASE)
 _API_KEYS_DISABLED = re.compile(r"api key is not enabled", re.IGNORECASE)
 _UPSTREAM_DOWN = re.compile(r"server connection error", re.IGNORECASE)
+# What OpenAI, vLLM, Ollama, llama.cpp and Anthropic-style backends say when the input is too long.
+_CONTEXT_OVERFLOW = re.compile(
+    r"context[ _]length|context window|maximum context|too many tokens|prompt is too long"
+    r"|exceeds? the (?:model's )?context|input is too long",
+    re.IGNORECASE,
+)
 
 # One table: status code -> (error class, message). The special cases below refine it.
 _STATUS_TABLE: dict[int, tuple[type[OpenWebUIError], str]] = {
@@ -315,10 +326,16 @@ def error_from_response(response: httpx.Response, *, model: str | None = None) -
     except httpx.ResponseNotRead:
         text = ""
     detail = server_detail(text)
-    common: dict[str, Any] = {"status_code": status, "url": url, "body": detail or None}
+    common: dict[str, Any] = {
+        "status_code": status,
+        "url": url,
+        "body": detail or None,
+        "retry_after": parse_retry_after(response.headers.get("retry-after")),
+    }
 
-    if response.history and response.request.method != "GET":
-        # A 301/302 turns POST into GET, which Open WebUI answers with its page or a 405.
+    if response.history and response.history[0].request.method != response.request.method:
+        # A 301/302/303 turns the POST into a GET, which Open WebUI answers with its page or a
+        # 405; a 307/308 keeps the method and body, so what it reached is diagnosed as usual.
         return RouteError(
             f"The server redirected the request to {url}, which loses the POST body",
             hint="set OPENWEBUI_SERVER_URL to the final address (often https:// instead of http://)",
@@ -342,9 +359,12 @@ def error_from_response(response: httpx.Response, *, model: str | None = None) -
             "(Admin Settings > General > Enable API Key, or ENABLE_API_KEYS=True)",
             **common,
         )
+    if status in (400, 413, 422) and _CONTEXT_OVERFLOW.search(detail):
+        return ContextWindowExceededError(
+            f"The input is longer than the model's context window: {detail}", **common
+        )
     if status == 429:
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        return RateLimitError(f"Rate limited (429): {detail}", retry_after=retry_after, **common)
+        return RateLimitError(f"Rate limited (429): {detail}", **common)
     if status >= 500:
         if _UPSTREAM_DOWN.search(detail):
             return ServerError(
@@ -410,14 +430,3 @@ def error_from_transport(exc: Exception, url: str) -> OpenWebUIError:
             message = template.format(url=url) + f": {_short(reason)}"
             return target(message, url=url, setting=setting)
     return ServerUnreachableError(f"Request to {url} failed: {exc!r}", url=url)
-
-
-@contextlib.contextmanager
-def map_transport_errors(url: str) -> Iterator[None]:
-    """Re-raise httpx's transport exceptions as `OpenWebUIError`s."""
-    try:
-        yield
-    except httpx.TransportError as exc:
-        raise error_from_transport(exc, url) from exc
-    except httpx.InvalidURL as exc:
-        raise error_from_transport(exc, url) from exc

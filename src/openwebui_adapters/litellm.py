@@ -77,6 +77,8 @@ LITELLM_ERRORS: Final[Mapping[type[errors.OpenWebUIError], type[Exception]]] = {
     errors.PermissionDeniedError: llm_errors.PermissionDeniedError,
     errors.ModelNotFoundError: llm_errors.NotFoundError,
     errors.BadRequestError: llm_errors.BadRequestError,
+    # A Router's `context_window_fallbacks` fire on this class.
+    errors.ContextWindowExceededError: llm_errors.ContextWindowExceededError,
     errors.RateLimitError: llm_errors.RateLimitError,
     errors.ServerError: llm_errors.InternalServerError,
     errors.ResponseError: llm_errors.APIError,  # not JSON, or a stream cut before [DONE]
@@ -93,6 +95,7 @@ _SERVER_ERRORS: Final[Mapping[int, type[Exception]]] = {
 # status, not the class (Open WebUI answers an unknown model with 400, which must still be a 404).
 _CLASS_STATUS: Final[Mapping[type[Exception], int]] = {
     llm_errors.BadRequestError: 400,
+    llm_errors.ContextWindowExceededError: 400,
     llm_errors.AuthenticationError: 401,
     llm_errors.PermissionDeniedError: 403,
     llm_errors.NotFoundError: 404,

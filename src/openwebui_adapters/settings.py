@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
 import re
@@ -9,11 +10,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import API_KEY, SERVER_URL, ConfigurationError
+import httpx
+
+from .errors import API_KEY, API_KEY_HEADER, SERVER_URL, ConfigurationError
+from .pasted import (
+    frontend_route_start,
+    key_problem,
+    mask_for_display,
+    split_userinfo,
+    strip_pasted,
+)
+from .tls import CERT_ENV, VERIFY_ENV, Verify, check_verify
 
 DEFAULT_TIMEOUT = 600.0  # a long answer from a slow model is normal; OpenAI's SDK uses the same
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 # API paths people paste after the server root; each is removed from the end of the URL path.
 _API_TAILS: tuple[tuple[str, ...], ...] = tuple(
@@ -72,20 +84,31 @@ def normalize_server_url(raw: str) -> str:
     """Reduce what a person pasted to the server root, keeping a deployment's sub-path.
 
     `chat.example.com/api/v1/` -> `https://chat.example.com`;
-    `http://host:3000/ollama/v1/chat` -> `http://host:3000`; `https://host/webui/` -> `https://host/webui`.
+    `http://host:3000/ollama/v1/chat` -> `http://host:3000`; `https://host/webui/` -> `https://host/webui`;
+    the browser's address on a page (`https://host/webui/c/<chat id>`) -> `https://host/webui`.
+    Credentials before the host are dropped here (`Settings.resolve` takes them apart first) and
+    never quoted in a message.
     """
-    text = raw.strip()
+    text, _ = split_userinfo(strip_pasted(raw))
+    shown = mask_for_display(text)
     if not text:
         raise ConfigurationError(
             "The server URL is empty",
             setting=SERVER_URL,
             hint="set OPENWEBUI_SERVER_URL to the address you open in the browser",
         )
-    if any(ch.isspace() for ch in text):
+    if any(ch.isspace() for ch in text) or not text.isprintable():
         raise ConfigurationError(
-            f"The server URL {text!r} contains whitespace",
+            f"The server URL {shown!r} contains whitespace or control characters",
             setting=SERVER_URL,
             hint="set OPENWEBUI_SERVER_URL to one URL such as https://chat.example.com",
+        )
+    if "@" in text:
+        raise ConfigurationError(
+            f"The server URL {shown!r} has an @ after the host",
+            setting=SERVER_URL,
+            hint="if it holds user:password@ with a / ? or # in the password, percent-encode "
+            "those (%2F %3F %23)",
         )
     if "://" not in text:
         host = (
@@ -94,25 +117,26 @@ def normalize_server_url(raw: str) -> str:
             else text[: text.find("]") + 1]
         )
         text = f"{_default_scheme(host)}://{text}"
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise ConfigurationError(
-            f"The server URL {raw.strip()!r} has scheme {parts.scheme!r}",
-            setting=SERVER_URL,
-            hint="use an http:// or https:// URL in OPENWEBUI_SERVER_URL",
-        )
+    malformed = ConfigurationError(
+        f"The server URL {shown!r} is malformed",
+        setting=SERVER_URL,
+        hint="write it as https://host[:port][/sub-path]",
+    )
     try:
+        parts = urlsplit(text)
         host = parts.hostname
         _ = parts.port  # raises ValueError on a port that is not a number
     except ValueError as exc:
+        raise malformed from exc
+    if parts.scheme.lower() not in ("http", "https"):
         raise ConfigurationError(
-            f"The server URL {raw.strip()!r} is malformed: {exc}",
+            f"The server URL {shown!r} has scheme {parts.scheme!r}",
             setting=SERVER_URL,
-            hint="write it as https://host[:port][/sub-path]",
-        ) from exc
+            hint="use an http:// or https:// URL in OPENWEBUI_SERVER_URL",
+        )
     if not host:
         raise ConfigurationError(
-            f"The server URL {raw.strip()!r} has no host",
+            f"The server URL {shown!r} has no host",
             setting=SERVER_URL,
             hint="write it as https://host[:port][/sub-path]",
         )
@@ -120,6 +144,10 @@ def normalize_server_url(raw: str) -> str:
     stripped = True
     while stripped and segments:
         stripped = False
+        page = frontend_route_start(segments)
+        if page is not None:
+            segments, stripped = segments[:page], True
+            continue
         lowered = tuple(s.lower() for s in segments)
         for tail in _API_TAILS:
             if len(tail) <= len(lowered) and lowered[-len(tail) :] == tail:
@@ -127,40 +155,123 @@ def normalize_server_url(raw: str) -> str:
                 stripped = True
                 break
     path = "/" + "/".join(segments) if segments else ""
-    return urlunsplit((parts.scheme.lower(), parts.netloc, path, "", ""))
+    url = urlunsplit((parts.scheme.lower(), parts.netloc, path, "", ""))
+    try:
+        httpx.URL(url)  # what httpx cannot send (a bad IDNA host...) is a setting error now
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise malformed from exc
+    return url
 
 
 def check_api_key(key: str) -> str:
-    """Strip a pasted key's surrounding whitespace; refuse one with whitespace inside."""
-    stripped = key.strip()
-    if stripped.lower().startswith("bearer "):
-        stripped = stripped[7:].strip()
+    """The key without what a copy picked up around it (quotes, spaces, zero-width characters,
+    a `Bearer ` prefix); a ConfigurationError that never quotes it if it still cannot be a key."""
+    stripped = strip_pasted(key)
+    if stripped[:6].lower() == "bearer" and strip_pasted(stripped[6:]) != stripped[6:]:
+        stripped = strip_pasted(stripped[6:])
     if not stripped:
         raise ConfigurationError(
             "The API key is empty",
             setting=API_KEY,
             hint="set OPENWEBUI_API_KEY to a key from Settings > Account > API keys",
         )
-    if any(ch.isspace() for ch in stripped) or not stripped.isprintable():
+    problem = key_problem(stripped)
+    if problem is not None:
         raise ConfigurationError(
-            "The API key contains whitespace or control characters",
+            f"The API key in OPENWEBUI_API_KEY {problem}",
             setting=API_KEY,
             hint="copy the key again (Settings > Account > API keys) into OPENWEBUI_API_KEY",
         )
     return stripped
 
 
+def check_api_key_header(name: str | None) -> str | None:
+    """The header to carry the key in instead of `Authorization` (Open WebUI reads `x-api-key`,
+    or what its CUSTOM_API_KEY_HEADER names), or None for `Authorization: Bearer`."""
+    if name is None or not name.strip() or name.strip().lower() == "authorization":
+        return None
+    if not _HEADER_NAME.fullmatch(name.strip()):
+        raise ConfigurationError(
+            f"{API_KEY_HEADER} {name.strip()!r} is not an HTTP header name",
+            setting=API_KEY_HEADER,
+            hint="use the header Open WebUI's CUSTOM_API_KEY_HEADER names (default x-api-key)",
+        )
+    return name.strip()
+
+
+def proxy_credentials(url: str, api_key_header: str | None) -> tuple[str, str] | None:
+    """`user:password@` in the server URL, for a proxy's Basic auth; it needs the key elsewhere."""
+    _, credentials = split_userinfo(strip_pasted(url))
+    if credentials is not None and api_key_header is None:
+        raise ConfigurationError(
+            "The server URL carries a user name and password (shown here as ***@), which would "
+            "be sent as the Authorization header in place of the Open WebUI API key",
+            setting=SERVER_URL,
+            hint="for a proxy's Basic auth, also set OPENWEBUI_API_KEY_HEADER=x-api-key (or "
+            "pass api_key_header=) so the key travels in that header, and have the proxy drop "
+            "Authorization before Open WebUI; otherwise remove user:password@ from the URL",
+        )
+    return credentials
+
+
+def auth_headers(settings: Settings) -> dict[str, str]:
+    """The headers that carry the key (and a proxy's Basic credentials, if any)."""
+    if settings.api_key_header is None:
+        return {"Authorization": f"Bearer {settings.api_key}"}
+    headers = {settings.api_key_header: settings.api_key}
+    if settings.proxy_auth is not None:
+        user, password = settings.proxy_auth
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
+    return headers
+
+
+def resolve_verify(
+    verify: Verify | None, env: Mapping[str, str]
+) -> tuple[Verify, tuple[tuple[str, str], ...]]:
+    """`verify` (else `OPENWEBUI_VERIFY`, else True), checked, and the `SSL_CERT_*` values it uses."""
+    setting = "verify"
+    if verify is None:
+        verify, setting = (env.get(VERIFY_ENV) or "").strip() or True, VERIFY_ENV
+    check_verify(verify, setting)
+    if verify is not True:
+        return verify, ()
+    cert_env = tuple((name, env[name]) for name in CERT_ENV if env.get(name))
+    for name, value in cert_env:
+        check_verify(value, name)
+    return verify, cert_env
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Where and how to reach one Open WebUI server. Equal settings share one connection pool."""
+    """Where and how to reach one Open WebUI server.
+
+    Only `pool_key` (server, credentials, TLS) chooses the shared connection pool; headers,
+    timeouts and retries travel with each request, so they may differ on every call.
+    """
 
     server_url: str
     api_key: str = field(repr=False)
     timeout: float = DEFAULT_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
-    verify: bool | str = True
+    verify: Verify = True
     headers: tuple[tuple[str, str], ...] = ()
+    api_key_header: str | None = None  # None: `Authorization: Bearer <key>`
+    proxy_auth: tuple[str, str] | None = field(default=None, repr=False)
+    cert_env: tuple[tuple[str, str], ...] = ()  # SSL_CERT_FILE / SSL_CERT_DIR when verify is True
+
+    @property
+    def pool_key(self) -> tuple[object, ...]:
+        """What a pool depends on: the server, the credentials (the catalog is per user), TLS."""
+        return (
+            self.server_url,
+            self.api_key,
+            self.api_key_header,
+            self.proxy_auth,
+            self.verify,
+            self.cert_env,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -178,8 +289,9 @@ class Settings:
         timeout: float | None = None,
         connect_timeout: float | None = None,
         max_retries: int | None = None,
-        verify: bool | str | None = None,
+        verify: Verify | None = None,
         headers: Mapping[str, str] | None = None,
+        api_key_header: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Settings from the arguments, falling back to `OPENWEBUI_SERVER_URL` / `OPENWEBUI_API_KEY`."""
@@ -219,12 +331,20 @@ class Settings:
             # A caller who set only `timeout` (all most adapters expose) expects it to bound
             # connecting too: a 0.5 s timeout must not wait 10 s for a host that never answers.
             connect_timeout = min(DEFAULT_CONNECT_TIMEOUT, read_timeout)
+        key_header = check_api_key_header(
+            api_key_header if api_key_header is not None else env.get(API_KEY_HEADER)
+        )
+        proxy_auth = proxy_credentials(url, key_header)
+        verify, cert_env = resolve_verify(verify, env)
         return cls(
             server_url=normalize_server_url(url),
             api_key=check_api_key(key),
             timeout=read_timeout,
             connect_timeout=float(connect_timeout),
             max_retries=DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries),
-            verify=True if verify is None else verify,
+            verify=verify,
             headers=tuple(sorted((headers or {}).items())),
+            api_key_header=key_header,
+            proxy_auth=proxy_auth,
+            cert_env=cert_env,
         )

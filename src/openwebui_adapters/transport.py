@@ -3,6 +3,8 @@
 Retried: connection failures and connect timeouts, and the statuses in `RETRY_STATUSES`, with
 exponential backoff and full jitter, honouring `Retry-After`. Never retried: anything after a
 stream has started yielding.
+
+The pool is shared; this client's headers, timeouts and retries go with each request.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import httpx
 
 from .connection import Connection
+from .discovery import arebase, rebase
 from .errors import (
     ConnectTimeoutError,
     OpenWebUIError,
@@ -26,6 +29,7 @@ from .errors import (
     error_from_transport,
     is_html,
 )
+from .settings import Settings
 from .sse import aiter_text_chunks, iter_text_chunks
 
 logger = logging.getLogger("openwebui_adapters")
@@ -34,6 +38,9 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0  # a server asking for a longer pause gets the error instead of a stall
+# After `[DONE]` Open WebUI sends only the chunked terminator; reading it (and at most this many
+# more characters) lets the connection go back to the pool instead of being closed mid-body.
+DRAIN_LIMIT = 64 * 1024
 
 
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
@@ -103,15 +110,41 @@ def _json(response: httpx.Response) -> Any:
         ) from exc
 
 
+def _drain(texts: Iterator[str]) -> None:
+    """Read a stream's body to its end after `[DONE]`, so its connection can be reused."""
+    read = 0
+    try:
+        for text in texts:
+            read += len(text)
+            if read > DRAIN_LIMIT:
+                return  # not Open WebUI's usual ending: the connection is closed, not reused
+    except httpx.TransportError:
+        pass  # the answer was complete; a connection that breaks now is just not reused
+
+
+async def _adrain(texts: AsyncIterator[str]) -> None:
+    """The async twin of `_drain`."""
+    read = 0
+    try:
+        async for text in texts:
+            read += len(text)
+            if read > DRAIN_LIMIT:
+                return
+    except httpx.TransportError:
+        pass
+
+
 class Transport:
-    """Sends requests over a shared `Connection`."""
+    """Sends requests over a shared `Connection` with one client's headers, timeouts, retries."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, settings: Settings) -> None:
         self.connection = connection
+        self.max_retries = settings.max_retries
+        self.headers = dict(settings.headers)
+        self.timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
 
-    @property
-    def max_retries(self) -> int:
-        return self.connection.settings.max_retries
+    def _timeout(self, timeout: float | None) -> httpx.Timeout | float:
+        return self.timeout if timeout is None else timeout
 
     # -- sync ------------------------------------------------------------------------------
     def request_json(
@@ -137,14 +170,19 @@ class Transport:
                         url,
                         json=body,
                         params=params,
-                        timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                        headers=self.headers,
+                        timeout=self._timeout(timeout),
                     )
                 except httpx.TransportError as exc:
                     raise error_from_transport(exc, url) from exc
                 _check(response, model)
                 return _json(response)
             except OpenWebUIError as error:
-                without_key(error, self.connection.settings.api_key)
+                without_key(error, self.connection.api_key)
+                sent_base = url.removesuffix(path)
+                if rebase(self.connection, error, sent_base, self.headers, self.timeout):
+                    url = self.connection.url(path)
+                    continue
                 attempt += 1
                 time.sleep(retry_delay(error, attempt, self.max_retries, retry_statuses))
 
@@ -159,7 +197,9 @@ class Transport:
             started = False
             try:
                 try:
-                    with client.stream("POST", url, json=body) as response:
+                    with client.stream(
+                        "POST", url, json=body, headers=self.headers, timeout=self.timeout
+                    ) as response:
                         if not response.is_success or is_html(response):
                             response.read()
                             _check(response, model)
@@ -169,9 +209,11 @@ class Transport:
                             data = _json(response)
                             yield from _non_stream_as_chunks(data, url)
                             return
-                        for chunk in iter_text_chunks(response.iter_text(), url):
+                        texts = response.iter_text()
+                        for chunk in iter_text_chunks(texts, url):
                             started = True
                             yield chunk
+                        _drain(texts)
                         return
                 except httpx.TransportError as exc:
                     error = error_from_transport(exc, url)
@@ -181,9 +223,13 @@ class Transport:
                         ) from exc
                     raise error from exc
             except OpenWebUIError as error:
-                without_key(error, self.connection.settings.api_key)
+                without_key(error, self.connection.api_key)
                 if started:
                     raise
+                sent_base = url.removesuffix(path)
+                if rebase(self.connection, error, sent_base, self.headers, self.timeout):
+                    url = self.connection.url(path)
+                    continue
                 attempt += 1
                 time.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
 
@@ -211,14 +257,19 @@ class Transport:
                         url,
                         json=body,
                         params=params,
-                        timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                        headers=self.headers,
+                        timeout=self._timeout(timeout),
                     )
                 except httpx.TransportError as exc:
                     raise error_from_transport(exc, url) from exc
                 _check(response, model)
                 return _json(response)
             except OpenWebUIError as error:
-                without_key(error, self.connection.settings.api_key)
+                without_key(error, self.connection.api_key)
+                sent_base = url.removesuffix(path)
+                if await arebase(self.connection, error, sent_base, self.headers, self.timeout):
+                    url = self.connection.url(path)
+                    continue
                 attempt += 1
                 await asyncio.sleep(retry_delay(error, attempt, self.max_retries, retry_statuses))
 
@@ -233,7 +284,9 @@ class Transport:
             started = False
             try:
                 try:
-                    async with client.stream("POST", url, json=body) as response:
+                    async with client.stream(
+                        "POST", url, json=body, headers=self.headers, timeout=self.timeout
+                    ) as response:
                         if not response.is_success or is_html(response):
                             await response.aread()
                             _check(response, model)
@@ -242,9 +295,11 @@ class Transport:
                             for chunk in _non_stream_as_chunks(_json(response), url):
                                 yield chunk
                             return
-                        async for chunk in aiter_text_chunks(response.aiter_text(), url):
+                        atexts = response.aiter_text()
+                        async for chunk in aiter_text_chunks(atexts, url):
                             started = True
                             yield chunk
+                        await _adrain(atexts)
                         return
                 except httpx.TransportError as exc:
                     error = error_from_transport(exc, url)
@@ -254,9 +309,13 @@ class Transport:
                         ) from exc
                     raise error from exc
             except OpenWebUIError as error:
-                without_key(error, self.connection.settings.api_key)
+                without_key(error, self.connection.api_key)
                 if started:
                     raise
+                sent_base = url.removesuffix(path)
+                if await arebase(self.connection, error, sent_base, self.headers, self.timeout):
+                    url = self.connection.url(path)
+                    continue
                 attempt += 1
                 await asyncio.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
 

@@ -109,8 +109,8 @@ def backoff(monkeypatch: pytest.MonkeyPatch) -> Backoff:
 
 
 @pytest.fixture(scope="session")
-def self_signed(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
-    """A server TLS context with a certificate for 127.0.0.1 that nobody signed."""
+def self_signed_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that nobody signed (it is its own CA bundle), and its key."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -143,6 +143,12 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
             serialization.NoEncryption(),
         )
     )
+    return cert_path, key_path
+
+
+@pytest.fixture(scope="session")
+def self_signed(self_signed_cert: tuple[Path, Path]) -> ssl.SSLContext:
+    """A server TLS context with a certificate for 127.0.0.1 that nobody signed."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_path, key_path)
+    context.load_cert_chain(*self_signed_cert)
     return context

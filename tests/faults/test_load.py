@@ -15,6 +15,11 @@ with the right answer, while:
 The pool-limit run asks for more calls in flight (`OVER_LIMIT`) than the pool allows, with answers
 that take a while, so the limit is what bounds the connections, not the workload.
 
+Traffic that differs per call: `VARIED_CALLS` calls, each from a new client with its own header
+(a trace id) and timeout, as tracing middleware and LiteLLM send them, keep one pool per server
+and resident memory flat (`RSS_SLACK`) after a warm-up: a pool per setting cost 0.6 MiB a call.
+Sequential streams read to `[DONE]` reuse one connection; streams stopped early give theirs back.
+
 smolagents' models have no async API: its calls run in a thread pool of `CONCURRENCY` workers, as
 an async application would run them (`loop.run_in_executor`).
 """
@@ -22,6 +27,8 @@ an async application would run them (`loop.run_in_executor`).
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import gc
 import os
 import threading
@@ -32,10 +39,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from server import CHAT, FaultServer, ok_chat, slow
+from server import CHAT, FaultServer, ok_chat, slow, sse, stream_events
 
 from openwebui_adapters.client import OpenWebUIClient
-from openwebui_adapters.connection import POOL_LIMITS, reset_connections
+from openwebui_adapters.connection import POOL_LIMITS, reset_connections, shared_connections
 
 CALLS = 200  # per library and batch: two batches make 400 calls
 RESTART_CALLS = 100
@@ -52,6 +59,11 @@ MODEL = "llama3:latest"
 TEXT = "Hello from the fault server."
 MESSAGES = [{"role": "user", "content": "Say hello."}]
 LIBRARIES = ("core", "litellm", "langchain", "smolagents")
+# LiteLLM spends about 3 ms of its own per call: fewer calls keep the run near 10 s.
+VARIED_CALLS = {"core": 10_000, "litellm": 3_000}
+VARIED_WARM_UP = 300
+RSS_SLACK = 1 << 20  # bytes
+STREAMS = 20
 
 Caller = Callable[[int], Awaitable[str]]
 
@@ -146,18 +158,22 @@ async def no_leftover_tasks(grace: float = 2.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def wait_until(condition: Callable[[], bool], limit: float = 10.0) -> None:
+def wait_until(
+    condition: Callable[[], bool], limit: float = 10.0, failure: str = "the calls did not get going"
+) -> None:
     deadline = time.monotonic() + limit
     while not condition():
-        assert time.monotonic() < deadline, "the calls did not get going"
+        assert time.monotonic() < deadline, failure
         time.sleep(0.005)
 
 
 def settle(server: FaultServer) -> int:
-    """File descriptors open once the server has closed what the client let go of.
+    """File descriptors open once the server has closed what the client let go of, not counting
+    the idle keep-alive connections (two sockets each).
 
     The server runs in this process, so its sockets count too: wait (at most 2 s) until it holds
-    no more connections than the client pool keeps idle.
+    no more connections than the client pool keeps idle. How many stay idle (up to that bound)
+    depends on how far a batch's calls overlapped, which differs from batch to batch.
     """
     deadline = time.monotonic() + 2
     while server.open_connections > POOL_LIMITS.max_keepalive_connections:
@@ -165,7 +181,7 @@ def settle(server: FaultServer) -> int:
         time.sleep(0.02)
     time.sleep(0.05)
     gc.collect()
-    return fds()
+    return fds() - 2 * server.open_connections
 
 
 def warm_up(library: str, server: FaultServer) -> None:
@@ -271,3 +287,145 @@ def test_a_server_restart_in_the_middle_is_survived_through_retries(
     assert backoff.calls, "the restart cost no retry: it did not happen in the middle"
     assert max(attempt for attempt, _, _ in backoff.calls) <= RETRIES
     reset_connections()
+
+
+def resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def varied_caller(library: str, url: str) -> Callable[[int], str]:
+    """Call `i` from a new client with its own trace header and timeout, as middleware sends."""
+    key = "sk-load-0123456789"
+    if library == "core":
+
+        def core(i: int) -> str:
+            client = OpenWebUIClient(
+                url, key, headers={"X-Request": str(i)}, timeout=30 + i / 1000, max_retries=i % 3
+            )
+            answer = client.chat({"model": MODEL, "messages": MESSAGES})
+            return str(answer["choices"][0]["message"]["content"])
+
+        return core
+    import litellm
+
+    import openwebui_adapters.litellm  # noqa: F401  (registers the provider)
+
+    def via_litellm(i: int) -> str:
+        response = litellm.completion(
+            model=f"openwebui/{MODEL}",
+            messages=MESSAGES,
+            api_base=url,
+            api_key=key,
+            extra_headers={"X-Request": str(i)},
+            timeout=30 + i / 1000,
+        )
+        return str(response.choices[0].message.content)
+
+    return via_litellm
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads RSS from /proc")
+@pytest.mark.parametrize("library", sorted(VARIED_CALLS))
+def test_calls_with_their_own_headers_and_timeouts_share_one_pool_and_memory_stays_flat(
+    library: str, load_server: FaultServer
+) -> None:
+    # The server records every request; keep only the last few so it does not grow either.
+    load_server.requests = collections.deque(maxlen=10)  # type: ignore[assignment]
+    reset_connections()
+    call = varied_caller(library, load_server.url)
+    for i in range(VARIED_WARM_UP):
+        assert call(i) == TEXT
+    gc.collect()
+    before = resident_bytes()
+    calls = VARIED_CALLS[library]
+    for i in range(calls):
+        assert call(i) == TEXT
+    gc.collect()
+    grown = resident_bytes() - before
+
+    assert load_server.requests[-1].headers["x-request"] == str(calls - 1), "headers per request"
+    assert shared_connections() == 1
+    assert load_server.accepted == 1, "one pool: every call reused its connection"
+    assert grown < RSS_SLACK, f"resident memory grew {grown / 2**20:.2f} MiB over {calls} calls"
+    print(f"{library}: {calls} varied calls, 1 pool, RSS {grown / 2**20:+.2f} MiB")
+    reset_connections()
+
+
+STREAM_ASK = {"model": MODEL, "messages": MESSAGES}
+
+
+def stream_to_done(client: OpenWebUIClient) -> None:
+    chunks = list(client.stream_chat(STREAM_ASK))
+    assert chunks[-1]["usage"], "read to the end"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_streams_read_to_done_reuse_their_connection(mode: str, load_server: FaultServer) -> None:
+    client = OpenWebUIClient(load_server.url, "sk-load-0123456789", max_retries=0)
+    if mode == "sync":
+        for _ in range(STREAMS):
+            stream_to_done(client)
+    else:
+
+        async def read_all() -> None:  # one event loop, so one async pool
+            for _ in range(STREAMS):
+                chunks = [chunk async for chunk in client.astream_chat(STREAM_ASK)]
+                assert chunks[-1]["usage"]
+
+        asyncio.run(read_all())
+    assert load_server.hits(CHAT) == STREAMS
+    assert load_server.accepted <= 2, f"{STREAMS} streams opened {load_server.accepted} connections"
+    client.close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_streams_stopped_early_give_their_connection_back(
+    mode: str, load_server: FaultServer
+) -> None:
+    client = OpenWebUIClient(load_server.url, "sk-load-0123456789", max_retries=0)
+    left_open = "streams stopped early left their connections open"
+
+    def released() -> bool:
+        return load_server.open_connections <= 1
+
+    async def stop_early_async() -> None:
+        for _ in range(STREAMS):
+            async with contextlib.aclosing(client.astream_chat(STREAM_ASK)) as chunks:
+                async for _chunk in chunks:
+                    break
+        await asyncio.to_thread(wait_until, released, 5.0, left_open)
+
+    if mode == "sync":
+        for _ in range(STREAMS):
+            chunks = client.stream_chat(STREAM_ASK)
+            next(chunks)
+            chunks.close()
+        wait_until(released, 5.0, left_open)
+    else:
+        asyncio.run(stop_early_async())
+    assert load_server.hits(CHAT) == STREAMS
+    # A stream stopped mid-body closes its connection (the rest of the answer is not worth
+    # waiting for) instead of holding it: none is left open, and a full stream still works.
+    stream_to_done(client)
+    client.close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_stream_that_stalls_after_done_still_ends_within_the_read_timeout(
+    mode: str, load_server: FaultServer
+) -> None:
+    # Reading past [DONE] waits for the body's end; a server that never sends it costs at most
+    # the read timeout, and the complete answer is returned, not an error.
+    load_server.route(CHAT, sse(stream_events(MODEL), then=lambda conn: conn.stall()))
+    client = OpenWebUIClient(load_server.url, "sk-load-0123456789", timeout=0.5, max_retries=0)
+
+    async def read() -> list[dict[str, Any]]:
+        return [chunk async for chunk in client.astream_chat(STREAM_ASK)]
+
+    started = time.monotonic()
+    chunks = list(client.stream_chat(STREAM_ASK)) if mode == "sync" else asyncio.run(read())
+    elapsed = time.monotonic() - started
+    assert chunks[-1]["usage"]
+    assert elapsed < 0.5 + 1.0, f"the stream took {elapsed:.2f} s to end"
+    client.close()

@@ -12,8 +12,10 @@ left only the rate limits the core does not retry (`max_retries=0`; see test_ret
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib
+import json
 import logging
 import ssl
 import time
@@ -43,6 +45,7 @@ from server import (
 
 from openwebui_adapters import errors
 from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters.settings import check_api_key
 from openwebui_adapters.transport import BACKOFF_BASE, BACKOFF_CAP
 
 TIMEOUT = 0.5  # the only timeout a test sets: it bounds connecting and reading alike
@@ -95,6 +98,26 @@ def url_is(make: Callable[[Scene], str]) -> Setup:
 
 def _ok(scene: Scene) -> str:
     return scene.server.url
+
+
+def under_a_page(page: str) -> Setup:
+    """The browser's address of a page: Open WebUI (its `/api/version`) at the server root."""
+
+    def setup(scene: Scene) -> str:
+        scene.server.route("/api/version", status(200, {"version": "0.12.4"}))
+        return scene.server.url + page
+
+    return setup
+
+
+def session_token(canary: str) -> str:
+    """A JWT shaped like Open WebUI's session token, the canary as its signature."""
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    claims = {"id": "user-1", "exp": int(time.time()) + 86400}
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.{canary}"
 
 
 @dataclass(frozen=True)
@@ -247,6 +270,26 @@ FAULTS: list[Fault] = [
     Fault("key-with-whitespace", _ok,
           E.ConfigurationError, "settings", URL, 0, "BadRequestError", "ConfigurationError",
           "ConfigurationError", key=lambda canary: canary[:12] + " " + canary[12:]),
+    # -- what people paste (issue 17)
+    Fault("pasted-chat-address", under_a_page("/c/6f1d2c9e-0b1a-4c55-9d7e"),
+          None, None, None, 1, None, None, None),
+    Fault("pasted-unknown-page", under_a_page("/webui-old/some/page"),
+          None, None, None, 1, None, None, None),
+    Fault("pasted-unknown-page-stream", under_a_page("/webui-old/some/page"),
+          None, None, None, 1, None, None, None, stream=True),
+    Fault("pasted-unknown-page-nothing-answers", url_is(lambda s: s.server.url + "/x/y"),
+          E.RouteError, "route", SRV, 1, "NotFoundError", CONN, "RouteError",
+          counted_by="backoff"),  # its one chat request went to /x/y/api/chat/completions
+    Fault("url-credentials-without-key-header",
+          url_is(lambda s: s.server.url.replace("://", "://proxyuser:proxy-pass-1234@")),
+          E.ConfigurationError, "settings", SRV, 0, "BadRequestError", "ConfigurationError",
+          "ConfigurationError"),
+    Fault("key-in-typographic-quotes", _ok, None, None, None, 1, None, None, None,
+          key=lambda canary: f"\u201c{canary}\u201d\u00a0"),
+    Fault("key-with-a-quote-inside", _ok,
+          E.ConfigurationError, "settings", URL, 0, "BadRequestError", "ConfigurationError",
+          "ConfigurationError", key=lambda canary: canary[:12] + "\u201d" + canary[12:]),
+    Fault("session-token-jwt", _ok, None, None, None, 1, None, None, None, key=session_token),
 ]
 # fmt: on
 
@@ -418,7 +461,7 @@ def core_error(error: BaseException) -> errors.OpenWebUIError:
 
 def secrets_in(fault: Fault, canary: str) -> list[str]:
     key = fault.key(canary)
-    return [key, *(part for part in key.split() if len(part) >= 8)]
+    return [key, canary, *(part for part in key.split() if len(part) >= 8)]
 
 
 def attempts_made(fault: Fault, scene: Scene, calls: int) -> int:
@@ -521,4 +564,4 @@ def test_fault(
     for request in requests:
         assert canary not in request.target
         assert canary.encode() not in request.body
-        assert request.headers.get("authorization") == f"Bearer {canary}"
+        assert request.headers.get("authorization") == f"Bearer {check_api_key(fault.key(canary))}"

@@ -45,11 +45,12 @@ HOST = "127.0.0.1"
 READY_TIMEOUT = 240.0  # the proxy imports for ~20 s on a quiet machine
 STOP_TIMEOUT = 20.0
 REQUEST_TIMEOUT = 60.0
-OPENAI_MODEL = "stub-gpt"
-OLLAMA_MODEL = "stub-llama:latest"
-WORKSPACE_MODEL = "team-assistant"
-EMBED_MODEL = "stub-embed"
-MISSING_MODEL = "no-such-model"
+# The `model_name`s of the README's config.yaml (the local stack's models behind them).
+OPENAI_MODEL = "gpt"
+OLLAMA_MODEL = "llama"
+WORKSPACE_MODEL = "assistant"
+EMBED_MODEL = "embeddings"
+MISSING_MODEL = "openwebui/no-such-model"  # through the README's `openwebui/*` wildcard entry
 # Environment the proxy must not inherit: a database would change how it authenticates.
 SCRUBBED = ("DATABASE_URL", "DIRECT_URL", "LITELLM_MASTER_KEY", "LITELLM_CONFIG_PATH")
 
@@ -67,39 +68,15 @@ WEATHER_TOOL = {
 }
 
 
-# The OpenAI SDK asks for `encoding_format: base64` by default, and LiteLLM refuses any embedding
-# parameter for a custom provider unless told to drop it (utils.get_optional_params_embeddings).
-EMBED_EXTRA = "\n      drop_params: true"
+README = Path(__file__).resolve().parents[2] / "README.md"
+CONFIG_MARK = "# config.yaml for `litellm --config config.yaml`"
 
 
 def config_yaml() -> str:
-    """The proxy config: one `openwebui/` entry per model, settings from the environment."""
-    entries = {
-        OPENAI_MODEL: OPENAI_MODEL,
-        OLLAMA_MODEL: OLLAMA_MODEL,
-        WORKSPACE_MODEL: WORKSPACE_MODEL,
-        EMBED_MODEL: EMBED_MODEL,
-        MISSING_MODEL: MISSING_MODEL,
-    }
-    models = "".join(
-        f"""
-  - model_name: "{name}"
-    litellm_params:
-      model: "openwebui/{model}"
-      api_base: os.environ/OPENWEBUI_SERVER_URL
-      api_key: os.environ/OPENWEBUI_API_KEY{EMBED_EXTRA if name == EMBED_MODEL else ""}
-"""
-        for name, model in entries.items()
-    )
-    return f"""\
-model_list:{models}
-litellm_settings:
-  custom_provider_map:
-    - provider: openwebui
-      custom_handler: openwebui_adapters.litellm.handler
-general_settings:
-  master_key: os.environ/LITELLM_MASTER_KEY
-"""
+    """The README's config.yaml, verbatim: what a user copies is what runs here."""
+    text = README.read_text()
+    start = text.index(CONFIG_MARK)
+    return text[start : text.index("```", start)]
 
 
 def free_port() -> int:
@@ -322,6 +299,13 @@ def test_embeddings(client: Any) -> None:
     assert len(vectors) == 2
     assert all(len(vector) == 8 for vector in vectors)  # the fake upstream's dimension
     assert vectors[0] != vectors[1]
+
+
+def test_the_wildcard_entry_reaches_any_model(client: Any) -> None:
+    response = client.chat.completions.create(
+        model="openwebui/stub-llama", messages=ask("hello wildcard")
+    )
+    assert response.choices[0].message.content == "Echo: hello wildcard"
 
 
 def test_a_model_the_server_lacks_is_a_404(client: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from openwebui_adapters import OpenWebUIClient
-from openwebui_adapters.errors import AuthenticationError, ModelNotFoundError, RouteError
+from openwebui_adapters.errors import AuthenticationError, ModelNotFoundError
 
 pytestmark = pytest.mark.vcr
 
@@ -129,10 +129,15 @@ def test_misspelled_model_suggests_the_right_one(
     assert owui_settings.models["openai"] in caught.value.suggestions
 
 
-def test_wrong_path_serving_the_web_page_is_a_route_error(owui_settings: Any) -> None:
+def test_a_wrong_path_is_walked_up_to_the_server_once(
+    owui_settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A GET on an unknown path is the web UI's HTML page (200): the client walks up the path to
+    # where /api/version answers, uses that base from then on, and says what to set.
     client = OpenWebUIClient(f"{owui_settings.server_url}/typo/", max_retries=0)
-    with pytest.raises(RouteError) as caught:
-        client.list_models()  # a GET on an unknown path: 200 and the web UI's HTML page
-    assert caught.value.setting == "OPENWEBUI_SERVER_URL"
-    with pytest.raises(RouteError):
-        client.chat({"model": owui_settings.models["openai"], "messages": MESSAGES})  # 405
+    with caplog.at_level("WARNING", logger="openwebui_adapters"):
+        assert client.list_models()
+    assert client.connection.base_url == owui_settings.server_url
+    assert f"set OPENWEBUI_SERVER_URL={owui_settings.server_url}" in caplog.text
+    answer = client.chat({"model": owui_settings.models["openai"], "messages": MESSAGES})
+    assert answer["choices"]

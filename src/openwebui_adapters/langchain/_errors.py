@@ -8,7 +8,6 @@ carrying the core's message.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -45,15 +44,10 @@ _TABLE: dict[type[errors.OpenWebUIError], type[ModelError]] = {
 # Failures that another identical attempt cannot fix, whatever LangChain's class says.
 _NOT_RETRYABLE = (errors.RouteError, errors.TLSError)
 
-# A 400 whose text says the input is too long is LangChain's ContextOverflowError.
-_CONTEXT_OVERFLOW = re.compile(
-    r"context length|context window|maximum context|too many tokens|prompt is too long",
-    re.IGNORECASE,
-)
 
 
-class OpenWebUIContextOverflowError(ContextOverflowError, errors.BadRequestError):
-    """The input is longer than the model's context window (a 400 that says so)."""
+class OpenWebUIContextOverflowError(ContextOverflowError, errors.ContextWindowExceededError):
+    """The input is longer than the model's context window (the core recognised the answer)."""
 
 
 def _twin(core: type[errors.OpenWebUIError]) -> type[errors.OpenWebUIError] | None:
@@ -70,10 +64,13 @@ def _twin(core: type[errors.OpenWebUIError]) -> type[errors.OpenWebUIError] | No
 
 
 LANGCHAIN_ERRORS: Mapping[type[errors.OpenWebUIError], type[errors.OpenWebUIError]] = {
-    core: twin
-    for core in vars(errors).values()
-    if isinstance(core, type) and issubclass(core, errors.OpenWebUIError)
-    if (twin := _twin(core)) is not None
+    **{
+        core: twin
+        for core in vars(errors).values()
+        if isinstance(core, type) and issubclass(core, errors.OpenWebUIError)
+        if (twin := _twin(core)) is not None
+    },
+    errors.ContextWindowExceededError: OpenWebUIContextOverflowError,
 }
 """Each core error class -> the class it is raised as to LangChain code."""
 
@@ -81,10 +78,6 @@ LANGCHAIN_ERRORS: Mapping[type[errors.OpenWebUIError], type[errors.OpenWebUIErro
 def _langchain_class(error: errors.OpenWebUIError) -> type[errors.OpenWebUIError] | None:
     if isinstance(error, ModelError):  # already translated
         return None
-    if type(error) is errors.BadRequestError and _CONTEXT_OVERFLOW.search(
-        f"{error.message} {error.body or ''}"
-    ):
-        return OpenWebUIContextOverflowError
     return next((LANGCHAIN_ERRORS[c] for c in type(error).__mro__ if c in LANGCHAIN_ERRORS), None)
 
 

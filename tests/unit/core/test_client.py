@@ -12,6 +12,7 @@ import pytest
 from samples import sample_response, sample_text
 
 from openwebui_adapters import OpenWebUIClient, transport
+from openwebui_adapters import errors as errors_module
 from openwebui_adapters.errors import (
     ModelNotFoundError,
     RateLimitError,
@@ -229,6 +230,27 @@ def test_retry_after_is_honoured(server: Server, delays: list[float]) -> None:
     assert delays == [2.0]
 
 
+@pytest.mark.parametrize("status", [408, 500, 502, 503, 504])
+@pytest.mark.parametrize(
+    ("header", "expected"), [("7", 7.0), ("Wed, 21 Oct 2015 07:28:07 GMT", 7.0)]
+)
+def test_retry_after_is_honoured_on_every_retried_status(
+    server: Server,
+    delays: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    header: str,
+    expected: float,
+) -> None:
+    # An HTTP date is read against the clock: 7 s before the date above.
+    monkeypatch.setattr(errors_module.time, "time", lambda: 1445412480.0)
+    server.script = [
+        lambda r: httpx.Response(status, headers={"Retry-After": header}, json={"detail": "busy"})
+    ]
+    make_client(server).chat({"model": "stub-gpt", "messages": USER})
+    assert delays == [expected]
+
+
 def test_retry_after_beyond_the_cap_raises_at_once(server: Server, delays: list[float]) -> None:
     server.script = [
         lambda r: httpx.Response(429, headers={"Retry-After": "3600"}, json={"detail": "slow"})
@@ -392,12 +414,17 @@ def test_threads_share_one_pool_safely(server: Server) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     client = make_client(server)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(
-            pool.map(lambda _: client.chat({"model": "stub-llama", "messages": USER}), range(32))
-        )
+    pools: list[object] = []
+
+    def call(_: int) -> dict[str, Any]:
+        pools.append(client.connection.client)  # created lazily, by whichever thread is first
+        return client.chat({"model": "stub-llama", "messages": USER})
+
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        answers = list(executor.map(call, range(32)))
+    assert len(pools) == 32
     assert {a["model"] for a in answers} == {"stub-llama:latest"}
-    assert len({id(client.connection.client)}) == 1
+    assert len({id(pool) for pool in pools}) == 1
     assert (
         server.paths().count("/api/models") <= 8
     )  # resolution may race, but never per call forever
@@ -406,14 +433,30 @@ def test_threads_share_one_pool_safely(server: Server) -> None:
     assert server.paths() == ["/api/chat/completions"]
 
 
-def test_redirect_that_drops_the_post_is_a_route_error(server: Server) -> None:
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_redirect_that_drops_the_post_is_a_route_error(server: Server, status: int) -> None:
     def redirect(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(301, headers={"location": "https://owui.test/api/chat/completions"})
+        return httpx.Response(status, headers={"location": "https://owui.test/api/chat/completions"})
 
     server.script = [redirect, lambda r: httpx.Response(405, json={"detail": "Method Not Allowed"})]
     with pytest.raises(RouteError) as info:
         make_client(server).chat({"model": "stub-gpt", "messages": USER})
-    assert "https://" in info.value.hint
+    assert [r.method for r in server.requests] == ["POST", "GET"]
+    assert "loses the POST body" in info.value.message
+    assert "final address" in info.value.hint
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_redirect_that_keeps_the_post_is_diagnosed_by_what_it_reached(
+    server: Server, status: int
+) -> None:
+    def redirect(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers={"location": "https://owui.test/api/chat/completions"})
+
+    server.script = [redirect, lambda r: sample_response("err_unknown_model_chat")]
+    with pytest.raises(ModelNotFoundError):
+        make_client(server).chat({"model": "nope", "messages": USER})
+    assert [r.method for r in server.requests][:2] == ["POST", "POST"]
 
 
 def test_retries_are_logged_without_the_key(

@@ -163,3 +163,45 @@ def test_errors_survive_pickling_with_their_fields() -> None:
 def test_suggestions_become_the_hint() -> None:
     error = errors.ModelNotFoundError("no model", suggestions=["llama3:latest", "llama3:70b"])
     assert "did you mean 'llama3:latest', 'llama3:70b'?" in str(error)
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens.",
+        "the request exceeds the available context size, try increasing the context length",
+        "prompt is too long: 210000 tokens > 200000 maximum",
+        "Input is too long for requested model.",
+    ],
+)
+def test_a_context_overflow_is_its_own_class_naming_the_messages(detail: str) -> None:
+    response = httpx.Response(
+        400,
+        json={"error": {"message": detail}},
+        request=httpx.Request("POST", "http://owui.test/api/chat/completions"),
+    )
+    error = error_from_response(response, model="llama3")
+    assert type(error) is errors.ContextWindowExceededError
+    assert isinstance(error, errors.BadRequestError)  # code catching 400s still catches it
+    assert error.setting == "messages"
+    assert detail[:40] in error.message
+
+
+def test_an_ordinary_bad_request_is_not_a_context_overflow() -> None:
+    response = httpx.Response(
+        400,
+        json={"detail": "temperature must be at most 2"},
+        request=httpx.Request("POST", "http://owui.test/api/chat/completions"),
+    )
+    assert type(error_from_response(response)) is errors.BadRequestError
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 503])
+def test_retry_after_is_read_on_any_status(status: int) -> None:
+    response = httpx.Response(
+        status,
+        headers={"Retry-After": "7"},
+        json={"detail": "busy"},
+        request=httpx.Request("POST", "http://owui.test/api/chat/completions"),
+    )
+    assert error_from_response(response).retry_after == 7.0

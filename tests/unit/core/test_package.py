@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 
@@ -44,3 +45,22 @@ def test_module_entry_point_runs() -> None:
         check=True,
     )
     assert "doctor" in done.stdout
+
+
+def test_version_flag_prints_the_installed_version() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "openwebui_adapters", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["openwebui-adapters", openwebui_adapters.__version__]
+    assert importlib.metadata.version("openwebui-adapters") == openwebui_adapters.__version__
+
+
+def test_the_licence_ships_with_the_distribution() -> None:
+    files = importlib.metadata.distribution("openwebui-adapters").files or []
+    licences = [f for f in files if f.name == "LICENSE"]
+    assert licences, "LICENSE is not in the installed distribution's metadata"
+    assert "MIT License" in licences[0].read_text()
+    assert importlib.metadata.metadata("openwebui-adapters")["License-Expression"] == "MIT"

@@ -75,9 +75,10 @@ def test_dimensions_and_model_kwargs_are_sent(echo_server: FakeServer) -> None:
 
 
 def test_a_short_answer_is_a_response_error(server: FakeServer) -> None:
-    server.reply(httpx.Response(200, json={"data": [{"index": 0, "embedding": [0.1]}]}))
+    two = [{"index": i, "embedding": [0.1]} for i in range(2)]
+    server.reply(httpx.Response(200, json={"data": two}))
     with pytest.raises(ModelAPIError) as caught:
-        server.embeddings().embed_documents(["a", "b"])
+        server.embeddings().embed_documents(["a", "b", "c"])
     assert isinstance(caught.value, ResponseError)
 
 

@@ -28,7 +28,7 @@ CASES = [
     ),
     (errors.BadRequestError("bad field", status_code=400), lc.ModelInvalidRequestError),
     (
-        errors.BadRequestError("maximum context length is 8192 tokens", status_code=400),
+        errors.ContextWindowExceededError("maximum context length is 8192 tokens", status_code=400),
         lc.ContextOverflowError,
     ),
     (errors.RateLimitError("slow down", retry_after=2.0, status_code=429), lc.ModelRateLimitError),
@@ -75,7 +75,7 @@ def test_a_wrong_url_is_a_connection_error_not_worth_retrying() -> None:
     "error",
     [
         errors.RateLimitError("slow", retry_after=3.0, status_code=429),
-        errors.BadRequestError("maximum context length exceeded", status_code=400),
+        errors.ContextWindowExceededError("maximum context length exceeded", status_code=400),
     ],
 )
 def test_translated_errors_survive_pickling(error: errors.OpenWebUIError) -> None:
@@ -117,6 +117,19 @@ def test_server_answers_raise_langchain_errors_naming_the_setting(
     assert caught.value.setting == setting
     if setting:
         assert setting in str(caught.value)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_context_overflow_answer_is_langchains_context_overflow_error(
+    server: FakeServer, streamed: bool
+) -> None:
+    overflow = {"error": {"message": "This model's maximum context length is 8192 tokens"}}
+    server.reply(httpx.Response(400, json=overflow))
+    model = server.chat()
+    with pytest.raises(lc.ContextOverflowError) as caught:
+        list(model.stream("hi")) if streamed else model.invoke("hi")
+    assert isinstance(caught.value, errors.ContextWindowExceededError)
+    assert caught.value.setting == "messages"
 
 
 @pytest.mark.parametrize("streamed", [False, True])

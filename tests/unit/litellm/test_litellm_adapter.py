@@ -305,6 +305,10 @@ def test_parallel_tool_call_deltas_in_one_chunk_are_all_kept(server: Server) -> 
         (errors.PermissionDeniedError("403", status_code=403), llm_errors.PermissionDeniedError),
         (errors.ModelNotFoundError("gone", model="x", suggestions=["y"]), llm_errors.NotFoundError),
         (errors.BadRequestError("422", status_code=422), llm_errors.BadRequestError),
+        (
+            errors.ContextWindowExceededError("maximum context length", status_code=400),
+            llm_errors.ContextWindowExceededError,
+        ),
         (errors.RateLimitError("429", status_code=429), llm_errors.RateLimitError),
         (errors.ServerError("500", status_code=500), llm_errors.InternalServerError),
         (errors.ServerError("502", status_code=502), llm_errors.BadGatewayError),
@@ -370,6 +374,16 @@ def test_the_core_error_is_the_cause(server: Server) -> None:
         litellm.completion(model="openwebui/llama3", messages=MESSAGES)
     assert isinstance(caught.value.__cause__, errors.AuthenticationError)
     assert "OPENWEBUI_API_KEY" in str(caught.value)
+
+
+def test_a_context_overflow_is_litellms_context_window_error(server: Server) -> None:
+    server.answers = [
+        answer(400, {"error": {"message": "This model's maximum context length is 8192 tokens"}})
+    ]
+    with pytest.raises(llm_errors.ContextWindowExceededError) as caught:
+        litellm.completion(model="openwebui/llama3", messages=MESSAGES)
+    assert isinstance(caught.value.__cause__, errors.ContextWindowExceededError)
+    assert len(server.requests) == 1  # not retried, not resolved again
 
 
 # -- attempts: the core retries, LiteLLM's wrapper adds none ---------------------------------

@@ -1,0 +1,86 @@
+"""What the package does for you, shown on your server: the route, the model id and the diagnosis.
+
+    export OPENWEBUI_SERVER_URL=https://chat.example.com   # the address you open in the browser
+    export OPENWEBUI_API_KEY=sk-...                        # Settings > Account > API keys
+    export OPENWEBUI_MODEL=llama3.1:8b                     # optional; default "stub-gpt"
+    python examples/core_tour.py
+
+(`python stack/run.py start` then `eval "$(python stack/run.py env)"` gives a local server.)
+
+Five things a person gets wrong and what the package makes of them: a URL pasted with an API
+path, a model written as a person writes it, a misspelled model, a wrong key, and then the
+doctor's walk through every layer. Uses the core only (httpx), no framework.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters.doctor import Doctor, format_result
+from openwebui_adapters.errors import AuthenticationError, ModelNotFoundError, OpenWebUIError
+
+SERVER = os.environ.get("OPENWEBUI_SERVER_URL", "")
+MODEL = os.environ.get("OPENWEBUI_MODEL", "stub-gpt")
+# The local demo stack has a workspace model whose display name differs from its id.
+DISPLAY_NAME = os.environ.get("OPENWEBUI_DEMO_DISPLAY_NAME")
+
+
+def ask(client: OpenWebUIClient, model: str, text: str) -> dict[str, object]:
+    return client.chat({"model": model, "messages": [{"role": "user", "content": text}]})
+
+
+def answer_of(result: dict[str, object]) -> str:
+    choices = result.get("choices")
+    assert isinstance(choices, list)
+    return str(choices[0]["message"].get("content") or "")
+
+
+def fail(why: str) -> int:
+    print(f"   unexpected: {why}")
+    return 1
+
+
+def main() -> int:
+    print("1. A URL pasted with an API path is reduced to the server")
+    pasted = SERVER.rstrip("/") + "/ollama/v1"
+    client = OpenWebUIClient(pasted)
+    print(f"   given {pasted!r} -> calls go to {client.settings.server_url}/api/chat/completions")
+    print(f"   answer: {answer_of(ask(client, MODEL, 'Hello from a pasted URL'))!r}")
+
+    print("2. A model written as a person writes it finds its id")
+    for written in [MODEL.upper(), *([DISPLAY_NAME] if DISPLAY_NAME else [])]:
+        result = ask(client, written, "Which model am I talking to?")
+        print(f"   {written!r} -> {result.get('model')!r}")
+
+    print("3. A misspelled model is answered with the closest ids")
+    typo = MODEL[:-1] if len(MODEL) > 3 else MODEL + "x"
+    try:
+        ask(client, typo, "anyone?")
+    except ModelNotFoundError as error:
+        print(f"   {typo!r}: {error.message}; suggestions: {error.suggestions}")
+    else:
+        return fail(f"{typo!r} was accepted")
+
+    print("4. A wrong key names the setting to change")
+    try:
+        ask(OpenWebUIClient(pasted, "sk-this-key-is-wrong", max_retries=0), MODEL, "let me in")
+    except AuthenticationError as error:
+        print(f"   layer {error.layer!r}, setting {error.setting!r}: {error.hint}")
+    else:
+        return fail("a wrong key was accepted")
+
+    print("5. The doctor walks every layer")
+    passed = True
+    for check in Doctor(model=MODEL).run():
+        print("   " + format_result(check))
+        passed = passed and check.ok is True
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except OpenWebUIError as error:
+        sys.exit(f"{type(error).__name__}: {error}")
