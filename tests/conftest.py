@@ -116,6 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # --- offline means offline ---------------------------------------------------------------------
 
+
 @pytest.fixture(autouse=True)
 def _no_internet(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail a replay-mode test that tried to reach a host outside this machine."""

@@ -25,9 +25,9 @@ from .errors import (
     ResponseError,
     ServerError,
 )
+from .sending import RETRY_STATUSES, Sender
 from .settings import Settings
 from .tls import Verify
-from .transport import RETRY_STATUSES, Transport
 
 CHAT_PATH = "/api/chat/completions"
 MODELS_PATH = "/api/models"
@@ -247,7 +247,7 @@ class OpenWebUIClient:
             )
         self.connection.acquire()
         self._closed = False
-        self.transport = Transport(self.connection, self.settings)
+        self.sender = Sender(self.connection, self.settings)
         self.catalog = self.connection.catalog
         warn_once_if_session_token(self.connection)
 
@@ -257,7 +257,7 @@ class OpenWebUIClient:
     # -- models ----------------------------------------------------------------------------
     def list_models(self, *, refresh: bool = False) -> list[ModelInfo]:
         """Every model this key may use (`refresh` asks the server to re-read its backends)."""
-        payload = self.transport.request_json(
+        payload = self.sender.request_json(
             "GET",
             MODELS_PATH,
             params={"refresh": "true"} if refresh else None,
@@ -269,7 +269,7 @@ class OpenWebUIClient:
 
     async def alist_models(self, *, refresh: bool = False) -> list[ModelInfo]:
         """The async twin of `list_models`."""
-        payload = await self.transport.arequest_json(
+        payload = await self.sender.arequest_json(
             "GET",
             MODELS_PATH,
             params={"refresh": "true"} if refresh else None,
@@ -347,9 +347,7 @@ class OpenWebUIClient:
 
         def send(model_id: str) -> dict[str, Any]:
             body["model"] = model_id
-            result: dict[str, Any] = self.transport.request_json(
-                "POST", CHAT_PATH, body, model=name
-            )
+            result: dict[str, Any] = self.sender.request_json("POST", CHAT_PATH, body, model=name)
             return result
 
         return check_chat_answer(self._with_model(name, send), self.connection.base_url + CHAT_PATH)
@@ -361,7 +359,7 @@ class OpenWebUIClient:
 
         async def send(model_id: str) -> dict[str, Any]:
             body["model"] = model_id
-            result: dict[str, Any] = await self.transport.arequest_json(
+            result: dict[str, Any] = await self.sender.arequest_json(
                 "POST", CHAT_PATH, body, model=name
             )
             return result
@@ -376,9 +374,7 @@ class OpenWebUIClient:
 
         def start(model_id: str) -> tuple[Any, Iterator[dict[str, Any]]]:
             # Reading the first chunk surfaces any error while a retry is still possible.
-            chunks = self.transport.stream_chunks(
-                CHAT_PATH, {**body, "model": model_id}, model=name
-            )
+            chunks = self.sender.stream_chunks(CHAT_PATH, {**body, "model": model_id}, model=name)
             return next(chunks, _END), chunks
 
         first, chunks = self._with_model(name, start)
@@ -395,10 +391,8 @@ class OpenWebUIClient:
         name = body["model"]
 
         async def start(model_id: str) -> tuple[Any, AsyncIterator[dict[str, Any]]]:
-            chunks = self.transport.astream_chunks(
-                CHAT_PATH, {**body, "model": model_id}, model=name
-            )
-            return await anext_or_end(chunks), chunks
+            chunks = self.sender.astream_chunks(CHAT_PATH, {**body, "model": model_id}, model=name)
+            return await anext(chunks, _END), chunks
 
         first, chunks = await self._awith_model(name, start)
         if first is _END:
@@ -416,7 +410,7 @@ class OpenWebUIClient:
 
         def send(inputs: Any) -> Any:
             def attempt(model_id: str) -> Any:
-                return self.transport.request_json(
+                return self.sender.request_json(
                     "POST",
                     EMBEDDINGS_PATH,
                     {**body, "model": model_id, "input": inputs},
@@ -438,7 +432,7 @@ class OpenWebUIClient:
 
         async def send(inputs: Any) -> Any:
             async def attempt(model_id: str) -> Any:
-                return await self.transport.arequest_json(
+                return await self.sender.arequest_json(
                     "POST",
                     EMBEDDINGS_PATH,
                     {**body, "model": model_id, "input": inputs},
@@ -484,14 +478,6 @@ class OpenWebUIClient:
         """The async twin of `close` (closes the running loop's async pool)."""
         if self._release():
             await self.connection.aclose()
-
-
-async def anext_or_end(iterator: AsyncIterator[T]) -> Any:
-    """`anext(iterator, _END)` for Python 3.10's missing default-taking `anext`."""
-    try:
-        return await iterator.__anext__()
-    except StopAsyncIteration:
-        return _END
 
 
 def _merge_embeddings(answers: list[Any]) -> dict[str, Any]:

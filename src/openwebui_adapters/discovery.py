@@ -20,6 +20,7 @@ import httpx
 from .connection import Connection
 from .errors import OpenWebUIError, RouteError, is_html
 from .pasted import describe_session_token
+from .server_versions import tested_range
 
 logger = logging.getLogger("openwebui_adapters")
 
@@ -28,6 +29,8 @@ WALK_TIMEOUT = 10.0
 
 _walked: weakref.WeakSet[Connection] = weakref.WeakSet()
 _warned: weakref.WeakSet[Connection] = weakref.WeakSet()
+# Where the walk found Open WebUI at the connection's own base: its version, for later errors.
+_version_at_base: weakref.WeakKeyDictionary[Connection, str] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -41,15 +44,42 @@ def parent_bases(base_url: str) -> list[str]:
     ]
 
 
-def answers_as_open_webui(response: httpx.Response) -> bool:
-    """True if this `/api/version` answer is Open WebUI's (`{"version": "..."}`, not the web UI)."""
+def open_webui_version(response: httpx.Response) -> str | None:
+    """The version in an `/api/version` answer that is Open WebUI's (not the web UI), or None."""
     if response.status_code != 200 or is_html(response):
-        return False
+        return None
     try:
         data: Any = response.json()
     except ValueError:
-        return False
-    return isinstance(data, dict) and isinstance(data.get("version"), str)
+        return None
+    version = data.get("version") if isinstance(data, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def answers_as_open_webui(response: httpx.Response) -> bool:
+    """True if this `/api/version` answer is Open WebUI's (`{"version": "..."}`, not the web UI)."""
+    return open_webui_version(response) is not None
+
+
+def lacks_route(error: OpenWebUIError, base: str, version: str) -> None:
+    """Open WebUI answers at the base, so a route error is about the server's release, not the
+    URL: say so instead of blaming OPENWEBUI_SERVER_URL. Only for the server's own "no such
+    route" answers (404, 405); a redirect or a page keeps its own diagnosis."""
+    if type(error) is not RouteError or error.status_code not in (404, 405):
+        return
+    if not (error.url or "").startswith(base):
+        return  # answered somewhere else (a redirect): not this server's route table
+    path = (error.url or "").removeprefix(base) or "this route"
+    error.message = (
+        f"Open WebUI {version} answers at {base} but has no {path} "
+        f"(HTTP {error.status_code}): this release of the server lacks the route"
+    )
+    error.setting = None
+    error.hint = (
+        f"the URL is right; ask the admin to upgrade Open WebUI (this package is tested with "
+        f"{tested_range()})"
+    )
+    error.args = (str(error),)
 
 
 def _claim(connection: Connection, error: OpenWebUIError, sent_base: str) -> str:
@@ -59,12 +89,20 @@ def _claim(connection: Connection, error: OpenWebUIError, sent_base: str) -> str
     with _lock:
         if sent_base != connection.base_url:
             return "retry"
-        if not parent_bases(connection.base_url):
-            return "no"  # a server root: nothing above it to try
         if connection in _walked:
             return "no"
         _walked.add(connection)
         return "walk"
+
+
+def _after_walk(connection: Connection, error: OpenWebUIError, claim: str) -> bool:
+    """No walk this time: send again (another call moved the base), or explain as the walk did."""
+    if claim == "retry":
+        return True
+    version = _version_at_base.get(connection)
+    if version is not None and isinstance(error, RouteError):
+        lacks_route(error, connection.base_url, version)
+    return False
 
 
 def walk_timeout(timeout: httpx.Timeout) -> httpx.Timeout:
@@ -96,32 +134,42 @@ def walk(
     client: httpx.Client, base_url: str, headers: Mapping[str, str], timeout: httpx.Timeout
 ) -> tuple[str | None, list[str]]:
     """The base where Open WebUI answers, at or above `base_url`, and the URLs tried."""
+    base, tried, _ = walk_with_version(client, base_url, headers, timeout)
+    return base, tried
+
+
+def walk_with_version(
+    client: httpx.Client, base_url: str, headers: Mapping[str, str], timeout: httpx.Timeout
+) -> tuple[str | None, list[str], str | None]:
+    """`walk`, with the version Open WebUI gave where it answered."""
     tried: list[str] = []
     for base in [base_url, *parent_bases(base_url)]:
         url = base + VERSION_PATH
         tried.append(url)
         try:
-            if answers_as_open_webui(client.get(url, headers=headers, timeout=timeout)):
-                return base, tried
+            version = open_webui_version(client.get(url, headers=headers, timeout=timeout))
         except httpx.HTTPError:
-            pass
-    return None, tried
+            continue
+        if version is not None:
+            return base, tried, version
+    return None, tried, None
 
 
-async def awalk(
+async def awalk_with_version(
     client: httpx.AsyncClient, base_url: str, headers: Mapping[str, str], timeout: httpx.Timeout
-) -> tuple[str | None, list[str]]:
-    """The async twin of `walk`."""
+) -> tuple[str | None, list[str], str | None]:
+    """The async twin of `walk_with_version`."""
     tried: list[str] = []
     for base in [base_url, *parent_bases(base_url)]:
         url = base + VERSION_PATH
         tried.append(url)
         try:
-            if answers_as_open_webui(await client.get(url, headers=headers, timeout=timeout)):
-                return base, tried
+            version = open_webui_version(await client.get(url, headers=headers, timeout=timeout))
         except httpx.HTTPError:
-            pass
-    return None, tried
+            continue
+        if version is not None:
+            return base, tried, version
+    return None, tried, None
 
 
 def rebase(
@@ -138,10 +186,14 @@ def rebase(
     """
     claim = _claim(connection, error, sent_base)
     if claim != "walk":
-        return claim == "retry"
-    base, tried = walk(connection.client, connection.base_url, headers, walk_timeout(timeout))
+        return _after_walk(connection, error, claim)
+    base, tried, version = walk_with_version(
+        connection.client, connection.base_url, headers, walk_timeout(timeout)
+    )
     if base == connection.base_url:
-        return False  # Open WebUI answers here: the route error is not about the base
+        _version_at_base[connection] = version or "?"
+        lacks_route(error, base, version or "?")  # Open WebUI answers here: not the URL's fault
+        return False
     return _found(connection, base, tried, error)
 
 
@@ -155,11 +207,13 @@ async def arebase(
     """The async twin of `rebase`."""
     claim = _claim(connection, error, sent_base)
     if claim != "walk":
-        return claim == "retry"
-    base, tried = await awalk(
+        return _after_walk(connection, error, claim)
+    base, tried, version = await awalk_with_version(
         connection.async_client, connection.base_url, headers, walk_timeout(timeout)
     )
     if base == connection.base_url:
+        _version_at_base[connection] = version or "?"
+        lacks_route(error, base, version or "?")
         return False
     return _found(connection, base, tried, error)
 

@@ -34,6 +34,7 @@ from .errors import (
     is_html,
 )
 from .pasted import describe_session_token, session_token_claims, split_userinfo, strip_pasted
+from .server_versions import tested_range, untested_note
 from .settings import Settings
 from .tls import Verify
 
@@ -50,11 +51,6 @@ class CheckResult:
     detail: str
     setting: str | None = None
     hint: str | None = None
-
-
-class _Failed(Exception):
-    def __init__(self, error: OpenWebUIError) -> None:
-        self.error = error
 
 
 class Doctor:
@@ -190,7 +186,7 @@ class Doctor:
         url = self.client.connection.url("/api/version")
         try:
             response = self.client.connection.client.get(
-                url, headers=self.client.transport.headers, timeout=self.client.transport.timeout
+                url, headers=self.client.sender.headers, timeout=self.client.sender.timeout
             )
         except httpx.TransportError as exc:
             raise error_from_transport(exc, url) from exc
@@ -204,15 +200,18 @@ class Doctor:
             raise RouteError(f"{url} did not answer like Open WebUI", url=url) from exc
         if not version:
             raise RouteError(f"{url} did not answer like Open WebUI (no version)", url=url)
-        return f"Open WebUI {version} at {self.settings.server_url}"
+        note = untested_note(str(version))
+        if note:
+            self._notes["open webui"] = note
+        return f"Open WebUI {version} at {self.settings.server_url} (tested: {tested_range()})"
 
     def _route_error(self, url: str, response: httpx.Response) -> RouteError:
         """Not Open WebUI here: say where above it Open WebUI answers, or what was tried."""
         assert self.client is not None
         base = self.client.connection.base_url
-        transport = self.client.transport
+        sender = self.client.sender
         found, tried = walk(
-            self.client.connection.client, base, transport.headers, walk_timeout(transport.timeout)
+            self.client.connection.client, base, sender.headers, walk_timeout(sender.timeout)
         )
         what = (
             f"{url} is not Open WebUI's API (HTTP {response.status_code}, "

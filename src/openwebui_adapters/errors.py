@@ -154,6 +154,10 @@ class RouteError(OpenWebUIError):
     )
 
 
+class RedirectedPostError(RouteError):
+    """A 301/302/303 redirect turned the POST into a GET: the URL is not the final address."""
+
+
 # --- authentication and permission
 class AuthenticationError(OpenWebUIError):
     """The server refused the API key (401)."""
@@ -336,7 +340,7 @@ def error_from_response(response: httpx.Response, *, model: str | None = None) -
     if response.history and response.history[0].request.method != response.request.method:
         # A 301/302/303 turns the POST into a GET, which Open WebUI answers with its page or a
         # 405; a 307/308 keeps the method and body, so what it reached is diagnosed as usual.
-        return RouteError(
+        return RedirectedPostError(
             f"The server redirected the request to {url}, which loses the POST body",
             hint="set OPENWEBUI_SERVER_URL to the final address (often https:// instead of http://)",
             **common,

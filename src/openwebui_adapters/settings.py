@@ -340,7 +340,8 @@ class Settings:
             server_url=normalize_server_url(url),
             api_key=check_api_key(key),
             timeout=read_timeout,
-            connect_timeout=float(connect_timeout),
+            # Connecting is part of the call: it never waits longer than the call may.
+            connect_timeout=min(float(connect_timeout), read_timeout),
             max_retries=DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries),
             verify=verify,
             headers=tuple(sorted((headers or {}).items())),

@@ -151,16 +151,3 @@ async def aiter_text_chunks(
         if decoder.done:
             return
     decoder.finish()
-
-
-def iter_chunks(lines: Iterable[str], url: str | None = None) -> Iterator[dict[str, Any]]:
-    """Chunks from an SSE body's lines (without their line breaks)."""
-    return iter_text_chunks((line + "\n" for line in lines), url)
-
-
-async def aiter_chunks(
-    lines: AsyncIterator[str], url: str | None = None
-) -> AsyncIterator[dict[str, Any]]:
-    """The async twin of `iter_chunks`."""
-    async for chunk in aiter_text_chunks((line + "\n" async for line in lines), url):
-        yield chunk

@@ -81,7 +81,7 @@ def fault_server() -> Iterator[FaultServer]:
 
 @dataclass
 class Backoff:
-    """Every call of `transport.backoff_delay`: (attempt, retry_after, the delay it chose)."""
+    """Every call of `sending.backoff_delay`: (attempt, retry_after, the delay it chose)."""
 
     calls: list[tuple[int, float | None, float]] = field(default_factory=list)
     scale: float = 0.0
@@ -94,17 +94,17 @@ class Backoff:
 @pytest.fixture
 def backoff(monkeypatch: pytest.MonkeyPatch) -> Backoff:
     """Records the backoff the core chooses and sleeps `scale` times as long (0 by default)."""
-    from openwebui_adapters import transport
+    from openwebui_adapters import sending
 
     record = Backoff()
-    real = transport.backoff_delay
+    real = sending.backoff_delay
 
     def recorded(attempt: int, retry_after: float | None = None) -> float:
         delay = real(attempt, retry_after)
         record.calls.append((attempt, retry_after, delay))
         return delay * record.scale
 
-    monkeypatch.setattr(transport, "backoff_delay", recorded)
+    monkeypatch.setattr(sending, "backoff_delay", recorded)
     return record
 
 

@@ -26,7 +26,7 @@ def test_a_key_the_server_echoes_is_masked_in_the_error() -> None:
     import json
 
     from openwebui_adapters.errors import AuthenticationError, ResponseError
-    from openwebui_adapters.transport import without_key
+    from openwebui_adapters.sending import without_key
 
     key = "sk-echoed-0123456789"
     error = without_key(AuthenticationError(f"Bad key {key}", body=f"Bad key {key}"), key)

@@ -45,8 +45,8 @@ from server import (
 
 from openwebui_adapters import errors
 from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters.sending import BACKOFF_BASE, BACKOFF_CAP
 from openwebui_adapters.settings import check_api_key
-from openwebui_adapters.transport import BACKOFF_BASE, BACKOFF_CAP
 
 TIMEOUT = 0.5  # the only timeout a test sets: it bounds connecting and reading alike
 RETRIES = 2

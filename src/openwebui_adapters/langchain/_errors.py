@@ -45,7 +45,6 @@ _TABLE: dict[type[errors.OpenWebUIError], type[ModelError]] = {
 _NOT_RETRYABLE = (errors.RouteError, errors.TLSError)
 
 
-
 class OpenWebUIContextOverflowError(ContextOverflowError, errors.ContextWindowExceededError):
     """The input is longer than the model's context window (the core recognised the answer)."""
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from openwebui_adapters.sse import aiter_text_chunks, iter_text_chunks
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -25,3 +29,14 @@ def sample_response(name: str) -> httpx.Response:
             if key.strip().lower() in ("content-type", "retry-after"):
                 headers[key.strip()] = value.strip()
     return httpx.Response(status, headers=headers, content=(DATA / f"{name}.body").read_bytes())
+
+
+def iter_chunks(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The decoder fed an SSE body's lines (without their line breaks), as the tests write them."""
+    return iter_text_chunks(line + "\n" for line in lines)
+
+
+async def aiter_chunks(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
+    """The async twin of `iter_chunks`."""
+    async for chunk in aiter_text_chunks(line + "\n" async for line in lines):
+        yield chunk

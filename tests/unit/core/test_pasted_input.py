@@ -186,7 +186,7 @@ def test_a_valid_sub_path_is_never_abandoned_for_a_route_error_it_did_not_cause(
     fake = FakeOpenWebUI("/webui")
     client = client_for(fake, ORIGIN + "/webui")
     with pytest.raises(RouteError):
-        client.transport.request_json("PUT", "/api/chat/completions", {})
+        client.sender.request_json("PUT", "/api/chat/completions", {})
     assert client.connection.base_url == ORIGIN + "/webui"
 
 

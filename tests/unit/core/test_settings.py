@@ -121,3 +121,16 @@ def test_equal_settings_are_equal_and_hashable() -> None:
     b = Settings.resolve("https://h.example", "sk-x", headers={"X-A": "1"})
     assert a == b
     assert hash(a) == hash(b)
+
+
+@pytest.mark.parametrize(
+    ("timeout", "connect_timeout", "expected"),
+    [(5.0, 20.0, 5.0), (5.0, 2.0, 2.0), (None, 30.0, 30.0), (0.5, None, 0.5), (None, None, 10.0)],
+)
+def test_connecting_never_waits_longer_than_the_call(
+    timeout: float | None, connect_timeout: float | None, expected: float
+) -> None:
+    settings = Settings.resolve(
+        "http://owui.test", "sk-test", timeout=timeout, connect_timeout=connect_timeout
+    )
+    assert settings.connect_timeout == expected

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from samples import sample_text
+from samples import aiter_chunks, iter_chunks, sample_text
 
 from openwebui_adapters.errors import ResponseError, ServerError
-from openwebui_adapters.sse import aiter_chunks, iter_chunks
 
 
 def test_real_stream_decodes_to_chunks_until_done() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from samples import sample_text
+from samples import iter_chunks, sample_text
 
 from openwebui_adapters.errors import ResponseError
-from openwebui_adapters.sse import aiter_text_chunks, iter_chunks, iter_text_chunks
+from openwebui_adapters.sse import aiter_text_chunks, iter_text_chunks
 
 
 def pieces(text: str, size: int) -> list[str]:

@@ -17,7 +17,7 @@ from litellm import exceptions as llm_errors
 from litellm.llms.custom_llm import CustomLLM
 
 import openwebui_adapters.litellm as adapter
-from openwebui_adapters import errors, transport
+from openwebui_adapters import errors, sending
 from openwebui_adapters.client import OpenWebUIClient
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly. qualifier:UserWarning")
@@ -71,7 +71,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Server:
         return built
 
     monkeypatch.setattr(adapter, "OpenWebUIClient", client)
-    monkeypatch.setattr(transport, "backoff_delay", lambda attempt, retry_after=None: 0.0)
+    monkeypatch.setattr(sending, "backoff_delay", lambda attempt, retry_after=None: 0.0)
     monkeypatch.setenv("OPENWEBUI_SERVER_URL", URL)
     monkeypatch.setenv("OPENWEBUI_API_KEY", KEY)
     monkeypatch.setattr(litellm, "suppress_debug_info", True)

@@ -134,7 +134,7 @@ async def _adrain(texts: AsyncIterator[str]) -> None:
         pass
 
 
-class Transport:
+class Sender:
     """Sends requests over a shared `Connection` with one client's headers, timeouts, retries."""
 
     def __init__(self, connection: Connection, settings: Settings) -> None:

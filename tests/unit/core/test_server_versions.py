@@ -1,0 +1,124 @@
+"""Releases outside the tested range are named as such, and a route a release lacks is not a URL."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+
+import httpx
+import pytest
+from test_doctor import KEY, OpenWebUILike
+
+from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters.doctor import Doctor
+from openwebui_adapters.errors import SERVER_URL, RouteError
+from openwebui_adapters.server_versions import (
+    NEWEST_TESTED,
+    OLDEST_TESTED,
+    parse_version,
+    untested_note,
+)
+
+
+def test_versions_parse_as_numbers_not_text() -> None:
+    assert parse_version("0.12.4") > parse_version("0.6.43")  # type: ignore[operator]
+    assert parse_version("v0.6.5-dev") == (0, 6, 5)
+    assert parse_version("unknown") is None
+
+
+@pytest.mark.parametrize(
+    ("version", "says"), [("0.5.20", "older"), ("0.13.0", "newer"), ("1.0.0", "newer")]
+)
+def test_a_release_outside_the_range_gets_a_note(version: str, says: str) -> None:
+    note = untested_note(version)
+    assert note is not None
+    assert says in note
+    assert f"{OLDEST_TESTED} to {NEWEST_TESTED}" in note
+
+
+@pytest.mark.parametrize("version", [OLDEST_TESTED, "0.8.12", NEWEST_TESTED, "dev"])
+def test_a_release_inside_the_range_gets_none(version: str) -> None:
+    assert untested_note(version) is None
+
+
+class OldServer:
+    """Open WebUI 0.5.20: no /api/embeddings yet (405), chat as usual."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(f"{request.method} {request.url.path}")
+        if request.url.path == "/api/version":
+            return httpx.Response(200, json={"version": "0.5.20"})
+        return httpx.Response(405, json={"detail": "Method Not Allowed"})
+
+
+def old_client(server: OldServer) -> OpenWebUIClient:
+    return OpenWebUIClient(
+        "http://owui.test", "sk-test", transport=httpx.MockTransport(server), max_retries=0
+    )
+
+
+def assert_lacks_the_route(error: RouteError) -> None:
+    assert "Open WebUI 0.5.20 answers at http://owui.test but has no /api/embeddings" in str(error)
+    assert error.setting != SERVER_URL  # the URL is right
+    assert "upgrade" in error.hint
+
+
+def test_a_route_the_release_lacks_is_reported_as_that() -> None:
+    server = OldServer()
+    client = old_client(server)
+    for _ in range(2):  # the second call knows it without asking again
+        with pytest.raises(RouteError) as caught:
+            client.embed({"model": "nomic", "input": ["a"]})
+        assert_lacks_the_route(caught.value)
+    assert server.paths.count("GET /api/version") == 1
+
+
+async def test_the_async_client_reports_it_too() -> None:
+    with pytest.raises(RouteError) as caught:
+        await old_client(OldServer()).aembed({"model": "nomic", "input": ["a"]})
+    assert_lacks_the_route(caught.value)
+
+
+def test_a_wrong_url_is_still_a_wrong_url() -> None:
+    def no_open_webui(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    client = OpenWebUIClient(
+        "http://owui.test", "sk-test", transport=httpx.MockTransport(no_open_webui), max_retries=0
+    )
+    with pytest.raises(RouteError) as caught:
+        client.chat({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    assert caught.value.setting == SERVER_URL
+
+
+class OldOpenWebUI(OpenWebUILike):
+    def do_GET(self) -> None:
+        if self.path == "/api/version":
+            self._send(200, json.dumps({"version": "0.5.20"}))
+        else:
+            super().do_GET()
+
+
+@pytest.fixture
+def old_server_url() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), OldOpenWebUI)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_the_doctor_names_the_release_and_the_tested_range(old_server_url: str) -> None:
+    results = {r.name: r for r in Doctor(old_server_url, KEY, model="stub-gpt").run()}
+    server = results["open webui"]
+    assert server.ok is True
+    assert "Open WebUI 0.5.20" in server.detail
+    assert f"tested: {OLDEST_TESTED} to {NEWEST_TESTED}" in server.detail
+    assert server.hint is not None
+    assert "older than the releases this package is tested with" in server.hint
