@@ -51,8 +51,8 @@ def main() -> int:
 
     print("2. A model written as a person writes it finds its id")
     for written in [MODEL.upper(), *([DISPLAY_NAME] if DISPLAY_NAME else [])]:
-        result = ask(client, written, "Which model am I talking to?")
-        print(f"   {written!r} -> {result.get('model')!r}")
+        answer = answer_of(ask(client, written, "Which model am I talking to?"))
+        print(f"   {written!r} -> sent as {client.resolve_model(written)!r}; answer: {answer!r}")
 
     print("3. A misspelled model is answered with the closest ids")
     typo = MODEL[:-1] if len(MODEL) > 3 else MODEL + "x"

@@ -48,8 +48,12 @@ def main() -> None:
     # The server URL and API key come from OPENWEBUI_SERVER_URL and OPENWEBUI_API_KEY.
     model = OpenWebUIModel(os.environ.get("OPENWEBUI_MODEL", "stub-gpt"), temperature=0)
 
-    print("1. CodeAgent: the model writes Python that calls the tool (streamed)")
-    code_agent = CodeAgent(tools=[city_population], model=model, stream_outputs=True, max_steps=6)
+    # Streaming redraws a live panel in place: on a terminal only (in a log, panels would collide).
+    streamed = sys.stdout.isatty()
+    print(f"1. CodeAgent: the model writes Python that calls the tool{' (streamed)' * streamed}")
+    code_agent = CodeAgent(
+        tools=[city_population], model=model, stream_outputs=streamed, max_steps=6
+    )
     print("   answer:", code_agent.run(TASK))
 
     print("2. ToolCallingAgent: the model calls the tool through the API's tool calls")

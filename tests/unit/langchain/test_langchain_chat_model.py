@@ -435,3 +435,15 @@ def test_json_mode_refuses_strict() -> None:
     model = ChatOpenWebUI(model="stub-gpt", base_url=URL, api_key="k")
     with pytest.raises(ValueError, match="strict"):
         model.with_structured_output(Joke, method="json_mode", strict=True)
+
+
+def test_an_ssl_context_reaches_the_core_client() -> None:
+    import ssl
+
+    from openwebui_adapters.langchain import ChatOpenWebUI
+
+    context = ssl.create_default_context()
+    model = ChatOpenWebUI(
+        model="stub-gpt", base_url="http://owui.test", api_key="sk-test", verify=context
+    )
+    assert model._client.connection.ssl_context is context  # type: ignore[attr-defined]
