@@ -61,7 +61,8 @@ def typecheck(session: nox.Session) -> None:
 
 def _interpreter(version: str) -> str:
     """`python3.X` on PATH, else pyenv's build of it (pyenv shims hide versions not selected)."""
-    builds = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    builds = sorted(pyenv.glob(f"versions/{version}.*/bin/python{version}"))
     return str(builds[-1]) if builds else version
 
 
