@@ -9,13 +9,13 @@ import re
 import signal
 import sys
 import time
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import nox
 import nox.command
+import tomllib
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "lint", "typecheck"]
