@@ -25,14 +25,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from samples import load_sample
 
 CHAT = "/api/chat/completions"
 MODELS = "/api/models"
 EMBEDDINGS = "/api/embeddings"
 MODEL_IDS = ("llama3:latest", "gpt-4o", "nomic-embed-text:latest")
-SAMPLES = Path(__file__).resolve().parents[1] / "data"  # real Open WebUI 0.12.4 answers
 
 _REASONS = {
     200: "OK",
@@ -157,12 +157,8 @@ def status(status_code: int, payload: Any, **headers: str) -> Behaviour:
 
 def sample(name: str, **headers: str) -> Behaviour:
     """What the real Open WebUI answered in tests/data/<name>.* (status, content type, body)."""
-    status_code = int((SAMPLES / f"{name}.status").read_text().strip())
-    content_type = "application/json"
-    for line in (SAMPLES / f"{name}.headers").read_text().splitlines():
-        if line.lower().startswith("content-type:"):
-            content_type = line.split(":", 1)[1].strip()
-    return raw(status_code, (SAMPLES / f"{name}.body").read_bytes(), content_type, **headers)
+    recorded = load_sample(name)
+    return raw(recorded.status, recorded.body, recorded.content_type, **headers)
 
 
 def sse(

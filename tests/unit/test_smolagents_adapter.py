@@ -24,10 +24,10 @@ from smolagents.models import (
 from openwebui_adapters import errors
 from openwebui_adapters.client import OpenWebUIClient
 from openwebui_adapters.smolagents import OpenWebUIModel, delta_from_chunk
+from samples import sample_response as sample
 
 URL = "http://openwebui.test"
 KEY = "sk-unit-test-key-0123456789"
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -98,16 +98,6 @@ def chunk(usage: dict[str, Any] | None = None, **delta: Any) -> dict[str, Any]:
     if usage is not None:
         data["usage"] = usage
     return data
-
-
-def sample(name: str) -> httpx.Response:
-    """A real Open WebUI 0.12.4 answer from tests/data."""
-    status_file = DATA / f"{name}.status"
-    status = int(status_file.read_text()) if status_file.exists() else 200
-    content_type = "text/event-stream" if "stream" in name else "application/json"
-    return httpx.Response(
-        status, headers={"content-type": content_type}, content=(DATA / f"{name}.body").read_bytes()
-    )
 
 
 @tool  # type: ignore[untyped-decorator]  # smolagents ships no type information

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from samples import aiter_chunks, iter_chunks, sample_text
+from sse_lines import aiter_chunks, iter_chunks
 
 from openwebui_adapters.errors import ResponseError, ServerError
+from samples import sample_text
 
 
 def test_real_stream_decodes_to_chunks_until_done() -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from samples import iter_chunks, sample_text
+from sse_lines import iter_chunks
 
 from openwebui_adapters.errors import ResponseError
 from openwebui_adapters.sse import aiter_text_chunks, iter_text_chunks
+from samples import sample_text
 
 
 def pieces(text: str, size: int) -> list[str]:

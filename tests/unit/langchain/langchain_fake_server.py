@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +14,6 @@ from openwebui_adapters.langchain import ChatOpenWebUI, OpenWebUIEmbeddings
 
 URL = "http://openwebui.test"
 KEY = "sk-unit-test"
-DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def completion(
@@ -76,20 +74,6 @@ def usage_chunk(prompt: int = 5, completion: int = 3, model: str = "stub-gpt") -
             "total_tokens": prompt + completion,
         },
     }
-
-
-def sample(name: str) -> httpx.Response:
-    """A real Open WebUI 0.12.4 answer from tests/data (status, content type, body)."""
-    status_file = DATA / f"{name}.status"
-    status = int(status_file.read_text().strip()) if status_file.exists() else 200
-    headers = {}
-    header_file = DATA / f"{name}.headers"
-    if header_file.exists():
-        for line in header_file.read_text().splitlines()[1:]:
-            key, _, value = line.partition(":")
-            if key.strip().lower() in ("content-type", "retry-after"):
-                headers[key.strip()] = value.strip()
-    return httpx.Response(status, headers=headers, content=(DATA / f"{name}.body").read_bytes())
 
 
 class FakeServer:

@@ -16,7 +16,6 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
 from langchain_fake_server import (
-    DATA,
     URL,
     FakeServer,
     completion,
@@ -29,6 +28,7 @@ from pydantic import BaseModel, Field
 
 from openwebui_adapters.errors import ConfigurationError, ResponseError
 from openwebui_adapters.langchain import ChatOpenWebUI
+from samples import DATA
 
 
 class Joke(BaseModel):

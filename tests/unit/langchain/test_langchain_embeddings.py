@@ -8,10 +8,11 @@ import threading
 import httpx
 import pytest
 from langchain_core.exceptions import ModelAPIError, ModelAuthenticationError
-from langchain_fake_server import URL, FakeServer, sample
+from langchain_fake_server import URL, FakeServer
 
 from openwebui_adapters.errors import ResponseError
 from openwebui_adapters.langchain import OpenWebUIEmbeddings
+from samples import sample_response as sample
 
 
 def vectors_for(request: httpx.Request) -> httpx.Response:

@@ -7,11 +7,12 @@ import pickle
 import httpx
 import pytest
 from langchain_core import exceptions as lc
-from langchain_fake_server import FakeServer, sample
+from langchain_fake_server import FakeServer
 
 from openwebui_adapters import errors
 from openwebui_adapters.langchain import _errors
 from openwebui_adapters.langchain._errors import map_errors, to_langchain_error
+from samples import sample_response as sample
 
 CASES = [
     (errors.DNSError("no such host"), lc.ModelConnectionError),

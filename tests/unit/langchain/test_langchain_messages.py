@@ -11,7 +11,6 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from langchain_fake_server import DATA
 
 from openwebui_adapters.langchain._messages import (
     chunk_from_openai_delta,
@@ -19,6 +18,7 @@ from openwebui_adapters.langchain._messages import (
     message_to_openai,
     usage_from_openai,
 )
+from samples import DATA
 
 CALL = {"name": "lookup", "args": {"q": "你好"}, "id": "call_1", "type": "tool_call"}
 OPENAI_CALL = {
