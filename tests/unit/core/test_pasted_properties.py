@@ -67,6 +67,9 @@ secret = st.text(
     min_size=10,
     max_size=30,
 ).filter(lambda s: len(strip_pasted(s)) >= 10 and ":" not in s)
+# Hypothesis also tries the string constants of the code under test ("server_url"...), which the
+# output holds anyway; a prefix no message contains keeps the check about the secret alone.
+secret = secret.map(lambda s: "pw~" + s)
 user = st.text("abcdefghijklmnopqrstuvwxyz0123456789.-_", min_size=1, max_size=10)
 
 
