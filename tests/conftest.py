@@ -26,6 +26,10 @@ from typing import Any
 import pytest
 
 import vcr_support
+
+# LiteLLM fetches its price list at import unless told to use the copy it ships with; the suite
+# is offline (nox sets this too, plain `pytest` needs it here).
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from offline_guard import OFFLINE_GUARD, OfflineGuard
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,6 +8,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = [
+    "LEFTOVER_PREFIXES",
+    "Catalog",
+    "ModelInfo",
+    "backend_of",
+    "parse_models",
+    "resolve",
+    "strip_leftover_prefix",
+    "suggest",
+]
+
 # Provider prefixes left over from other libraries' conventions (LiteLLM's, the seeds' trick).
 LEFTOVER_PREFIXES = (
     "openwebui/",

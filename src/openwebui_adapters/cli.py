@@ -12,6 +12,14 @@ from typing import Any
 from . import __version__
 from .errors import OpenWebUIError
 
+__all__ = [
+    "build_parser",
+    "main",
+    "run_chat",
+    "run_doctor",
+    "run_models",
+]
+
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server-url", help="default: $OPENWEBUI_SERVER_URL")

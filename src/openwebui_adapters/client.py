@@ -29,6 +29,18 @@ from .sending import RETRY_STATUSES, Sender
 from .settings import Settings
 from .tls import Verify
 
+__all__ = [
+    "CHAT_PATH",
+    "EMBEDDINGS_PATH",
+    "EMBEDDING_RETRY_STATUSES",
+    "MAX_NESTING",
+    "MODELS_PATH",
+    "MODELS_TIMEOUT",
+    "OpenWebUIClient",
+    "build_chat_body",
+    "check_model_name",
+]
+
 CHAT_PATH = "/api/chat/completions"
 MODELS_PATH = "/api/models"
 EMBEDDINGS_PATH = "/api/embeddings"

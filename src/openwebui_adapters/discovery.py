@@ -22,6 +22,22 @@ from .errors import OpenWebUIError, RouteError, is_html
 from .pasted import describe_session_token
 from .server_versions import tested_range
 
+__all__ = [
+    "VERSION_PATH",
+    "WALK_TIMEOUT",
+    "answers_as_open_webui",
+    "arebase",
+    "awalk_with_version",
+    "lacks_route",
+    "open_webui_version",
+    "parent_bases",
+    "rebase",
+    "walk",
+    "walk_timeout",
+    "walk_with_version",
+    "warn_once_if_session_token",
+]
+
 logger = logging.getLogger("openwebui_adapters")
 
 VERSION_PATH = "/api/version"

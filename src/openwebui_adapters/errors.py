@@ -15,6 +15,39 @@ from typing import Any, ClassVar
 
 import httpx
 
+__all__ = [
+    "API_KEY",
+    "API_KEY_HEADER",
+    "MODEL",
+    "SERVER_URL",
+    "TIMEOUT",
+    "VERIFY",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConnectTimeoutError",
+    "ContextWindowExceededError",
+    "DNSError",
+    "ModelNotFoundError",
+    "NetworkError",
+    "OpenWebUIError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ReadTimeoutError",
+    "RedirectedPostError",
+    "RequestTimeoutError",
+    "ResponseError",
+    "RouteError",
+    "ServerError",
+    "ServerUnreachableError",
+    "TLSError",
+    "error_from_response",
+    "error_from_transport",
+    "is_html",
+    "parse_retry_after",
+    "server_detail",
+]
+
 SERVER_URL = "OPENWEBUI_SERVER_URL"
 API_KEY = "OPENWEBUI_API_KEY"
 API_KEY_HEADER = "OPENWEBUI_API_KEY_HEADER"

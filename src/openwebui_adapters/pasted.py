@@ -11,6 +11,17 @@ import json
 import time
 from urllib.parse import unquote
 
+__all__ = [
+    "describe_session_token",
+    "frontend_route_start",
+    "key_problem",
+    "mask_for_display",
+    "mask_userinfo",
+    "session_token_claims",
+    "split_userinfo",
+    "strip_pasted",
+]
+
 # Typographic quotes, spaces, non-breaking and zero-width characters that word processors and
 # chat apps wrap around a copied value.
 _PASTE_JUNK = (

@@ -32,6 +32,18 @@ from .errors import (
 from .settings import Settings
 from .sse import aiter_text_chunks, iter_text_chunks
 
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_CAP",
+    "DRAIN_LIMIT",
+    "RETRY_AFTER_CAP",
+    "RETRY_STATUSES",
+    "Sender",
+    "backoff_delay",
+    "retry_delay",
+    "without_key",
+]
+
 logger = logging.getLogger("openwebui_adapters")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})

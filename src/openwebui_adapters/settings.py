@@ -22,6 +22,19 @@ from .pasted import (
 )
 from .tls import CERT_ENV, VERIFY_ENV, Verify, check_verify
 
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "Settings",
+    "auth_headers",
+    "check_api_key",
+    "check_api_key_header",
+    "normalize_server_url",
+    "proxy_credentials",
+    "resolve_verify",
+]
+
 DEFAULT_TIMEOUT = 600.0  # a long answer from a slow model is normal; OpenAI's SDK uses the same
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2

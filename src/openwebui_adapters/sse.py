@@ -14,6 +14,13 @@ from typing import Any
 
 from .errors import ResponseError, ServerError, server_detail
 
+__all__ = [
+    "DONE",
+    "SSEDecoder",
+    "aiter_text_chunks",
+    "iter_text_chunks",
+]
+
 DONE = "[DONE]"
 _raw_decode = json.JSONDecoder().raw_decode
 

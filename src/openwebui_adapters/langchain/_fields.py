@@ -11,6 +11,12 @@ from pydantic import BaseModel, SecretStr
 
 from openwebui_adapters.client import OpenWebUIClient
 
+__all__ = [
+    "ConnectionFields",
+    "collect_model_kwargs",
+    "core_client",
+]
+
 
 class ConnectionFields(Protocol):
     """The connection settings both LangChain classes declare as fields."""

@@ -22,6 +22,15 @@ from langchain_core.messages.content import is_data_content_block
 from langchain_core.messages.tool import ToolCall, ToolCallChunk, tool_call_chunk
 from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
 
+__all__ = [
+    "chunk_from_openai_delta",
+    "format_content",
+    "message_from_openai",
+    "message_to_openai",
+    "messages_to_openai",
+    "usage_from_openai",
+]
+
 # Blocks that record what a model produced (tool calls travel in `tool_calls`; reasoning is not
 # replayable): never sent back as content.
 _OUTPUT_ONLY_BLOCKS = frozenset(

@@ -44,6 +44,12 @@ from ._messages import (
     usage_from_openai,
 )
 
+__all__ = [
+    "PROVIDER",
+    "ChatOpenWebUI",
+    "StructuredOutputMethod",
+]
+
 PROVIDER = "openwebui"
 StructuredOutputMethod = Literal["function_calling", "json_mode", "json_schema"]
 

@@ -17,6 +17,10 @@ from openwebui_adapters.errors import API_KEY, SERVER_URL, ResponseError
 from ._errors import map_errors
 from ._fields import collect_model_kwargs, core_client
 
+__all__ = [
+    "OpenWebUIEmbeddings",
+]
+
 
 def _vectors(response: Mapping[str, Any], expected: int) -> list[list[float]]:
     """The vectors of an OpenAI embeddings answer, in input order."""

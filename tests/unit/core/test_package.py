@@ -64,3 +64,18 @@ def test_the_licence_ships_with_the_distribution() -> None:
     assert licences, "LICENSE is not in the installed distribution's metadata"
     assert "MIT License" in licences[0].read_text()
     assert importlib.metadata.metadata("openwebui-adapters")["License-Expression"] == "MIT"
+
+
+def test_every_module_says_what_it_exports() -> None:
+    import importlib
+    import pkgutil
+
+    skipped = {"openwebui_adapters.__main__"}  # runs the command line when imported
+    for info in pkgutil.walk_packages(openwebui_adapters.__path__, "openwebui_adapters."):
+        if info.name in skipped:
+            continue
+        module = importlib.import_module(info.name)
+        exported = getattr(module, "__all__", None)
+        assert exported is not None, f"{info.name} has no __all__"
+        missing = [name for name in exported if not hasattr(module, name)]
+        assert not missing, f"{info.name}.__all__ names what it lacks: {missing}"
