@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from samples import sample_response, sample_text
 
 from openwebui_adapters import OpenWebUIClient, sending
 from openwebui_adapters import errors as errors_module
@@ -22,6 +21,7 @@ from openwebui_adapters.errors import (
     ServerError,
     ServerUnreachableError,
 )
+from samples import sample_response, sample_text
 
 KNOWN = {"stub-gpt", "stub-llama:latest"}
 USER = [{"role": "user", "content": "hello"}]

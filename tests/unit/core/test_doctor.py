@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from samples import sample_text
 
 from openwebui_adapters.cli import main
 from openwebui_adapters.doctor import Doctor
+from samples import sample_text
 
 KEY = "sk-doctor-good"
 

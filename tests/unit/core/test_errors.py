@@ -6,7 +6,6 @@ import pickle
 
 import httpx
 import pytest
-from samples import sample_response
 
 from openwebui_adapters import errors
 from openwebui_adapters.errors import (
@@ -15,6 +14,7 @@ from openwebui_adapters.errors import (
     parse_retry_after,
     server_detail,
 )
+from samples import sample_response
 
 URL = "http://owui.test/api/chat/completions"
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from samples import sample_text
 
 from openwebui_adapters import OpenWebUIClient
 from openwebui_adapters.doctor import Doctor, format_result
@@ -28,6 +27,7 @@ from openwebui_adapters.errors import (
 )
 from openwebui_adapters.pasted import describe_session_token, frontend_route_start
 from openwebui_adapters.settings import Settings, check_api_key, normalize_server_url
+from samples import sample_text
 
 KEY = "sk-" + "pasted0input" * 2  # built here, never a real key
 USER = [{"role": "user", "content": "hello"}]
