@@ -85,7 +85,7 @@ def lacks_route(error: OpenWebUIError, base: str, version: str) -> None:
         return
     if not (error.url or "").startswith(base):
         return  # answered somewhere else (a redirect): not this server's route table
-    path = (error.url or "").removeprefix(base) or "this route"
+    path = (error.url or "").removeprefix(base)
     error.message = (
         f"Open WebUI {version} answers at {base} but has no {path} "
         f"(HTTP {error.status_code}): this release of the server lacks the route"
@@ -116,7 +116,7 @@ def _after_walk(connection: Connection, error: OpenWebUIError, claim: str) -> bo
     if claim == "retry":
         return True
     version = _version_at_base.get(connection)
-    if version is not None and isinstance(error, RouteError):
+    if version is not None:
         lacks_route(error, connection.base_url, version)
     return False
 

@@ -400,8 +400,6 @@ def error_from_response(response: httpx.Response, *, model: str | None = None) -
         return ContextWindowExceededError(
             f"The input is longer than the model's context window: {detail}", **common
         )
-    if status == 429:
-        return RateLimitError(f"Rate limited (429): {detail}", **common)
     if status >= 500:
         if _UPSTREAM_DOWN.search(detail):
             return ServerError(

@@ -58,7 +58,7 @@ DRAIN_LIMIT = 64 * 1024
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     """Seconds to wait before retry `attempt` (1-based): `Retry-After` if given, else full jitter."""
     if retry_after is not None:
-        return min(retry_after, RETRY_AFTER_CAP)
+        return retry_after  # retry_delay refuses one over RETRY_AFTER_CAP before asking
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
 
 

@@ -109,3 +109,29 @@ def test_fewer_vectors_than_inputs_is_a_response_error() -> None:
     )
     with pytest.raises(ResponseError, match="Expected 3 embeddings, the server sent 2"):
         client.embed({"model": "nomic", "input": ["a", "b", "c"]})
+
+
+# --- mutation pass (issue 13): each test below fails when one branch of answers.py is removed
+
+
+@pytest.mark.parametrize("choice", [None, "x", {"message": None, "finish_reason": "stop"}])
+def test_a_malformed_choice_passes_through_untouched(choice: Any) -> None:
+    assert check_chat_answer({"choices": [choice]}, URL) == {"choices": [choice]}
+
+
+@pytest.mark.parametrize(
+    "choice", [None, "x", {"index": 0, "delta": None, "finish_reason": "stop"}]
+)
+def test_a_malformed_streamed_choice_passes_through_untouched(choice: Any) -> None:
+    assert StreamFixer()({"choices": [choice]}) == {"choices": [choice]}
+
+
+@pytest.mark.parametrize("body", [[], {"data": None}, {"data": {"embedding": [0.1]}}])
+def test_an_embeddings_answer_without_a_list_of_vectors_is_a_response_error(body: Any) -> None:
+    client = OpenWebUIClient(
+        "http://owui.test",
+        "sk-test",
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=body)),
+    )
+    with pytest.raises(ResponseError, match="the server sent none"):
+        client.embed({"model": "nomic", "input": ["a"]})

@@ -475,3 +475,17 @@ def test_retries_are_logged_without_the_key(
     make_client(server).chat({"model": "stub-gpt", "messages": USER})
     assert "retry 1/2" in caplog.text
     assert "sk-test" not in caplog.text
+
+
+# --- mutation pass (issue 13): each test below fails when one branch of the retry decision goes
+
+
+def test_connect_timeouts_are_retried(server: Server, delays: list[float]) -> None:
+    def stall(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    server.script = [stall, stall]
+    answer = make_client(server, max_retries=2).chat({"model": "stub-gpt", "messages": USER})
+    assert answer["model"] == "stub-gpt"
+    assert len(server.requests) == 3
+    assert len(delays) == 2

@@ -205,3 +205,73 @@ def test_retry_after_is_read_on_any_status(status: int) -> None:
         request=httpx.Request("POST", "http://owui.test/api/chat/completions"),
     )
     assert error_from_response(response).retry_after == 7.0
+
+
+# --- mutation pass (issue 13): each test below fails when one branch of the diagnosis is removed
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_server_failure_that_mentions_a_model_is_still_a_server_failure(status: int) -> None:
+    # Only Open WebUI's own 400/404 "Model not found" names the model setting; a 5xx is retried.
+    response = httpx.Response(status, json={"detail": "backend: model 'llama3' not found"})
+    error = diagnose(response)
+    assert type(error) is errors.ServerError
+    assert error.setting is None
+
+
+def test_a_backend_saying_its_api_key_is_not_enabled_is_not_open_webuis_setting() -> None:
+    # ENABLE_API_KEYS is the diagnosis for Open WebUI's own 403 only.
+    response = httpx.Response(400, json={"detail": "This API key is not enabled for this model"})
+    error = diagnose(response)
+    assert type(error) is errors.BadRequestError
+    assert "ENABLE_API_KEYS" not in error.hint
+
+
+def test_too_many_tokens_per_minute_is_a_rate_limit_not_a_context_overflow() -> None:
+    response = httpx.Response(429, json={"detail": "Too many tokens per minute, slow down"})
+    assert type(diagnose(response)) is errors.RateLimitError
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 405, 408, 413, 422, 418])
+def test_the_servers_reason_is_quoted_for_every_status(status: int) -> None:
+    response = httpx.Response(status, json={"detail": "the server's own words"})
+    assert "the server's own words" in diagnose(response).message
+
+
+def test_an_empty_body_leaves_no_dangling_colon() -> None:
+    error = diagnose(httpx.Response(401))
+    assert error.message == "Open WebUI did not accept the API key"
+    assert error.body is None
+
+
+def test_a_response_built_by_hand_is_diagnosed_without_a_url() -> None:
+    error = error_from_response(httpx.Response(404, json={"detail": "Not Found"}))
+    assert type(error) is errors.RouteError
+    assert error.url is None
+
+
+def test_a_streamed_answer_not_read_is_diagnosed_from_its_status() -> None:
+    response = httpx.Response(503, stream=httpx.ByteStream(b'{"detail": "busy"}'))
+    response.request = httpx.Request("POST", URL)
+    error = error_from_response(response)
+    assert type(error) is errors.ServerError
+    assert error.body is None
+
+
+def test_dns_failure_is_found_in_the_exceptions_cause() -> None:
+    # httpx re-raises httpcore's error; the OS's words may only be in the chained exception.
+    exc = httpx.ConnectError("connection failed")
+    exc.__cause__ = OSError("[Errno -2] Name or service not known")
+    assert type(error_from_transport(exc, URL)) is errors.DNSError
+
+
+def test_an_exception_without_text_is_named_by_its_type() -> None:
+    error = error_from_transport(httpx.ReadTimeout(""), URL)
+    assert error.message.endswith(": ReadTimeout")
+
+
+def test_a_transport_failure_outside_the_table_is_an_unreachable_server() -> None:
+    error = error_from_transport(httpx.ProxyError("407 Proxy Authentication Required"), URL)
+    assert type(error) is errors.ServerUnreachableError
+    assert error.url == URL
+    assert "407" in error.message

@@ -122,3 +122,102 @@ def test_the_doctor_names_the_release_and_the_tested_range(old_server_url: str) 
     assert f"tested: {OLDEST_TESTED} to {NEWEST_TESTED}" in server.detail
     assert server.hint is not None
     assert "older than the releases this package is tested with" in server.hint
+
+
+# --- mutation pass (issue 13): each test below fails when one branch of discovery.py is removed
+
+CHAT = [{"role": "user", "content": "hi"}]
+ANSWER = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]}
+
+
+def at_open_webui(chat: httpx.Response | None = None) -> OpenWebUIClient:
+    """Open WebUI answers `/api/version` at the base; its chat route answers `chat`."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/version":
+            return httpx.Response(200, json={"version": "0.12.4"})
+        if chat is not None and request.url.host == "owui.test":
+            return chat
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    return OpenWebUIClient(
+        "http://owui.test", "sk-test", transport=httpx.MockTransport(handler), max_retries=0
+    )
+
+
+def test_a_page_where_the_api_should_answer_keeps_its_diagnosis() -> None:
+    page = httpx.Response(
+        200, text="<html>Open WebUI</html>", headers={"content-type": "text/html"}
+    )
+    with pytest.raises(RouteError) as caught:
+        at_open_webui(page).chat({"model": "m", "messages": CHAT})
+    assert "HTML page" in caught.value.message
+    assert "lacks the route" not in caught.value.message
+
+
+def test_a_redirect_that_drops_the_post_keeps_its_diagnosis_on_open_webui() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(f"{request.method} {request.url.path}")
+        if request.url.path == "/api/version":
+            return httpx.Response(200, json={"version": "0.12.4"})
+        if request.method == "POST":  # a proxy adding a slash, by a 301 that turns POST into GET
+            return httpx.Response(301, headers={"location": str(request.url) + "/"})
+        return httpx.Response(405, json={"detail": "Method Not Allowed"})
+
+    client = OpenWebUIClient(
+        "http://owui.test", "sk-test", transport=httpx.MockTransport(handler), max_retries=0
+    )
+    with pytest.raises(RouteError) as caught:
+        client.chat({"model": "m", "messages": CHAT})
+    assert calls[:2] == ["POST /api/chat/completions", "GET /api/chat/completions/"]
+    assert "loses the POST body" in caught.value.message
+    assert "lacks the route" not in caught.value.message
+
+
+def test_a_404_from_the_host_a_redirect_went_to_is_not_the_releases_route_table() -> None:
+    away = httpx.Response(307, headers={"location": "http://elsewhere.test/api/chat/completions"})
+    with pytest.raises(RouteError) as caught:
+        at_open_webui(away).chat({"model": "m", "messages": CHAT})
+    assert caught.value.url == "http://elsewhere.test/api/chat/completions"
+    assert caught.value.setting == SERVER_URL
+    assert "lacks the route" not in caught.value.message
+
+
+def test_a_call_sent_to_the_old_base_is_sent_again_after_another_call_moved_it() -> None:
+    # Open WebUI is at the root, not at /webui. While the first call waits for its answer, a
+    # second call walks and moves the connection's base; the first call's 404 must be sent again.
+    client: OpenWebUIClient | None = None
+    first = True
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal first
+        path = request.url.path
+        if path == "/api/version":
+            return httpx.Response(200, json={"version": "0.12.4"})
+        if path == "/api/chat/completions":
+            return httpx.Response(200, json=ANSWER)
+        if path == "/webui/api/chat/completions" and first:
+            first = False
+            assert client is not None
+            client.chat({"model": "m", "messages": CHAT})  # the other call: walks, moves the base
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    client = OpenWebUIClient(
+        "http://owui.test/webui", "sk-test", transport=httpx.MockTransport(handler), max_retries=0
+    )
+    assert client.chat({"model": "m", "messages": CHAT})["choices"][0]["message"]["content"] == "ok"
+    assert client.connection.base_url == "http://owui.test"
+
+
+def test_a_wrong_url_with_nothing_above_it_names_no_walk() -> None:
+    def nothing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    client = OpenWebUIClient(
+        "http://owui.test", "sk-test", transport=httpx.MockTransport(nothing), max_retries=0
+    )
+    with pytest.raises(RouteError) as caught:
+        client.chat({"model": "m", "messages": CHAT})
+    assert "answered at none of" not in caught.value.message
