@@ -471,6 +471,10 @@ class OpenWebUIClient:
                 hint="the embedding backend answered badly; retry, or tell the Open WebUI admin",
             )
         result: dict[str, Any] = answer
+        data = result["data"]
+        if all(isinstance(item, dict) and "index" in item for item in data):
+            # Some backends answer out of order; every library gets input order.
+            result["data"] = sorted(data, key=lambda item: item["index"])
         return result
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from openwebui_adapters.client import OpenWebUIClient
-from openwebui_adapters.errors import API_KEY, SERVER_URL, ResponseError
+from openwebui_adapters.errors import API_KEY, SERVER_URL
 
 from ._errors import map_errors
 from ._fields import collect_model_kwargs, core_client
@@ -22,21 +22,9 @@ __all__ = [
 ]
 
 
-def _vectors(response: Mapping[str, Any], expected: int) -> list[list[float]]:
-    """The vectors of an OpenAI embeddings answer, in input order."""
-    data = response.get("data")
-    if not isinstance(data, list) or len(data) != expected:
-        raise ResponseError(
-            f"Expected {expected} embeddings, the server sent "
-            f"{len(data) if isinstance(data, list) else 'none'}: {str(response)[:200]!r}",
-            hint="the embedding backend answered badly; retry, or tell the Open WebUI admin",
-        )
-    ordered = (
-        sorted(data, key=lambda item: item.get("index", 0))
-        if all("index" in item for item in data)
-        else data
-    )
-    return [[float(value) for value in item["embedding"]] for item in ordered]
+def _vectors(response: Mapping[str, Any]) -> list[list[float]]:
+    """The vectors of the core's embeddings answer (one per input, in input order: the core checks)."""
+    return [[float(value) for value in item["embedding"]] for item in response["data"]]
 
 
 class OpenWebUIEmbeddings(BaseModel, Embeddings):
@@ -99,7 +87,7 @@ class OpenWebUIEmbeddings(BaseModel, Embeddings):
         vectors: list[list[float]] = []
         with map_errors():
             for payload in self._batches(texts):
-                vectors += _vectors(self._client.embed(payload), len(payload["input"]))
+                vectors += _vectors(self._client.embed(payload))
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
@@ -113,7 +101,7 @@ class OpenWebUIEmbeddings(BaseModel, Embeddings):
             return [
                 vector
                 for payload, response in zip(batches, responses, strict=True)
-                for vector in _vectors(response, len(payload["input"]))
+                for vector in _vectors(response)
             ]
 
     async def aembed_query(self, text: str) -> list[float]:

@@ -135,3 +135,15 @@ def test_an_embeddings_answer_without_a_list_of_vectors_is_a_response_error(body
     )
     with pytest.raises(ResponseError, match="the server sent none"):
         client.embed({"model": "nomic", "input": ["a"]})
+
+
+def test_vectors_answered_out_of_order_come_back_in_input_order() -> None:
+    def reversed_order(request: httpx.Request) -> httpx.Response:
+        data = [{"embedding": [1.0], "index": 1}, {"embedding": [0.0], "index": 0}]
+        return httpx.Response(200, json={"data": data})
+
+    client = OpenWebUIClient(
+        "http://owui.test", "sk-test", transport=httpx.MockTransport(reversed_order)
+    )
+    result = client.embed({"model": "nomic", "input": ["a", "b"]})
+    assert [item["index"] for item in result["data"]] == [0, 1]
