@@ -140,6 +140,8 @@ MODELS = {
     "embed_openai": "stub-embed",
     "embed_ollama": "stub-embed-ollama:latest",
 }
+# The prompt Open WebUI puts around retrieved chunks, before the user's last message.
+RAG_TEMPLATE = "Answer from the context.\n<context>\n{{CONTEXT}}\n</context>\n"
 # Each started process is recognised by a word of its command line, so a recycled PID is never killed.
 MARKERS = {"upstream": UPSTREAM_SCRIPT.name, "openwebui": "open-webui", "llama": "llama_cpp.server"}
 
@@ -671,6 +673,12 @@ def _openwebui_env(
             "ENABLE_FOLLOW_UP_GENERATION": "False",
             "ENABLE_TAGS_GENERATION": "False",
             "ENABLE_AUTOCOMPLETE_GENERATION": "False",
+            # Chat with files searches for the user's message itself: asking the stub model for
+            # search queries first would add a call and search for nonsense.
+            "ENABLE_RETRIEVAL_QUERY_GENERATION": "False",
+            # A short RAG prompt: the stub echoes it, so answers show the retrieved chunks without
+            # the default template's 2 KB of instructions in every recording.
+            "RAG_TEMPLATE": RAG_TEMPLATE,
             "ENABLE_OLLAMA_API": "True",
             "OLLAMA_BASE_URL": upstream_url,
             "ENABLE_OPENAI_API": "True",

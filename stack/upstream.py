@@ -32,7 +32,8 @@ OPENAI_MODELS = ("stub-gpt", "stub-embed")
 OLLAMA_MODELS = ("stub-llama:latest", "stub-embed-ollama:latest")
 OLLAMA_VERSION = "0.9.0"
 DEFAULT_WORD = "stub"
-EMBED_DIM = 8
+EMBED_DIM = 64
+WORD = re.compile(r"\w+")
 MAX_SLOW_SECONDS = 120.0
 FINAL_ANSWER = "final_answer"
 # Fixed Ollama timings (ns): real ones vary, and Open WebUI derives usage fields from them.
@@ -602,12 +603,21 @@ def ollama_generate_lines(reply: Reply, model: str) -> Iterator[dict[str, Any]]:
 
 
 def embed(text: Any) -> list[float]:
-    """A unit vector from a hash of the input (token arrays are hashed as their JSON)."""
-    data = text if isinstance(text, str) else json.dumps(text)
-    digest = hashlib.sha256(data.encode()).digest()
-    raw = [(digest[i] - 127.5) / 127.5 for i in range(EMBED_DIM)]
-    norm = math.sqrt(sum(v * v for v in raw)) or 1.0
-    return [round(v / norm, 6) for v in raw]
+    """Hashed word counts, L2-normalised: texts sharing words are close (cosine), so retrieval
+    through Open WebUI finds the chunk that shares a query's words. A token array counts its ids;
+    a text without words gets its own unit vector (never a zero vector, which cosine rejects)."""
+    if isinstance(text, str):
+        tokens = WORD.findall(text.casefold()) or [text]
+    elif isinstance(text, list):
+        tokens = [str(token) for token in text] or [""]
+    else:
+        tokens = [json.dumps(text)]
+    counts = [0.0] * EMBED_DIM
+    for token in tokens:
+        bucket = int.from_bytes(hashlib.sha256(token.encode()).digest()[:4], "big") % EMBED_DIM
+        counts[bucket] += 1.0
+    norm = math.sqrt(sum(v * v for v in counts))
+    return [round(v / norm, 6) for v in counts]
 
 
 def embed_inputs(value: Any) -> list[Any]:
@@ -648,15 +658,18 @@ def ollama_tag(name: str) -> dict[str, Any]:
 
 def ollama_show(name: str) -> dict[str, Any]:
     tag = ollama_tag(name)
-    capabilities = ["embedding"] if "embed" in name else ["completion", "tools"]
+    # As a real tools- and vision-capable model answers (llama3.2-vision): model facts read it.
+    capabilities = ["embedding"] if "embed" in name else ["completion", "tools", "vision"]
+    family = tag["details"]["family"]
     return {
         "modelfile": f"FROM {name}\n",
         "parameters": "",
         "template": "{{ .Prompt }}",
         "details": tag["details"],
         "model_info": {
-            "general.architecture": tag["details"]["family"],
+            "general.architecture": family,
             "general.parameter_count": 1000000000,
+            f"{family}.context_length": 2048 if "embed" in name else 8192,
         },
         "capabilities": capabilities,
         "modified_at": tag["modified_at"],
@@ -861,9 +874,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, ollama_show(name if name in OLLAMA_MODELS else f"{name}:latest"))
 
 
+class _Server(ThreadingHTTPServer):
+    # Open WebUI embeds a long upload's chunks concurrently: the default backlog of 5 refused
+    # connections ("Connection reset by peer") and failed the processing.
+    request_queue_size = 128
+
+
 def make_server(port: int = 0) -> ThreadingHTTPServer:
     """A server bound to 127.0.0.1 (never another address); port 0 picks a free one."""
-    server = ThreadingHTTPServer((HOST, port), Handler)
+    server = _Server((HOST, port), Handler)
     server.daemon_threads = True
     return server
 

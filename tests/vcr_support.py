@@ -208,9 +208,27 @@ def parsed_body(body: Any) -> Any:
         return raw
 
 
+MULTIPART_BOUNDARY = re.compile(r"multipart/form-data;.*boundary=([^;\s]+)")
+
+
+def _without_boundary(request: Any) -> Any:
+    """A multipart body (a file upload) with its random boundary replaced by a fixed one."""
+    headers = {str(k).lower(): v for k, v in (request.headers or {}).items()}
+    kind = headers.get("content-type", "")
+    kind = kind[0] if isinstance(kind, list) and kind else kind
+    found = MULTIPART_BOUNDARY.search(str(kind))
+    body = request.body
+    if not found or not body:
+        return body
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    return raw.replace(found.group(1).strip('"').encode(), b"BOUNDARY")
+
+
 def json_body_matcher(recorded: Any, incoming: Any) -> None:
-    """vcrpy matcher: bodies equal as JSON, whatever key order, spacing, descriptions' indent."""
-    left, right = parsed_body(recorded.body), parsed_body(incoming.body)
+    """vcrpy matcher: bodies equal as JSON, whatever key order, spacing, descriptions' indent;
+    multipart uploads equal whatever their boundary."""
+    left = parsed_body(_without_boundary(recorded))
+    right = parsed_body(_without_boundary(incoming))
     assert left == right, f"request bodies differ: {left!r} != {right!r}"
 
 

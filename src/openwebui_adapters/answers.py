@@ -34,10 +34,13 @@ def check_chat_answer(answer: Any, url: str) -> dict[str, Any]:
 
 
 class StreamFixer:
-    """Per stream: remembers whether a tool call went by, so its final "stop" says "tool_calls"."""
+    """Per stream: remembers whether a tool call went by, so its final "stop" says "tool_calls",
+    and gives a tool call that starts without an id one (`call_<index>`), as a whole answer's
+    calls get one, so libraries that pair calls by id keep every call."""
 
     def __init__(self) -> None:
         self._tool_choices: set[int] = set()
+        self._started_calls: set[tuple[int, int]] = set()
 
     def __call__(self, chunk: dict[str, Any]) -> dict[str, Any]:
         for choice in chunk.get("choices") or []:
@@ -47,8 +50,22 @@ class StreamFixer:
             delta = choice.get("delta")
             if isinstance(delta, dict) and delta.get("tool_calls"):
                 self._tool_choices.add(index)
+                self._name_calls(index, delta["tool_calls"])
             _tool_finish(choice, index in self._tool_choices)
         return chunk
+
+    def _name_calls(self, choice_index: int, calls: Any) -> None:
+        if not isinstance(calls, list):
+            return
+        for position, call in enumerate(calls):
+            if not isinstance(call, dict):
+                continue
+            call_index = call.get("index", position)
+            key = (choice_index, call_index if isinstance(call_index, int) else position)
+            if key not in self._started_calls:
+                self._started_calls.add(key)
+                if not call.get("id"):
+                    call["id"] = f"call_{key[1]}"
 
 
 def embedding_count(answer: Any) -> int | None:

@@ -153,6 +153,7 @@ class Catalog:
         self._lock = threading.Lock()
         self._models: list[ModelInfo] | None = None
         self._aliases: dict[str, str] = {}
+        self._details: dict[str, Mapping[str, Any]] = {}
 
     @property
     def models(self) -> list[ModelInfo] | None:
@@ -165,6 +166,7 @@ class Catalog:
             # A refreshed list may drop a model: forget what resolved to it.
             ids = {m.id for m in models}
             self._aliases = {k: v for k, v in self._aliases.items() if v in ids}
+            self._details = {k: v for k, v in self._details.items() if k in ids}
 
     def alias(self, name: str) -> str | None:
         """The id this name resolved to before, if any."""
@@ -178,3 +180,12 @@ class Catalog:
     def forget(self, name: str) -> None:
         with self._lock:
             self._aliases.pop(name, None)
+
+    def details(self, model_id: str) -> Mapping[str, Any] | None:
+        """The backend's own answer about a model (Ollama's `/api/show`), or None if never asked."""
+        return self._details.get(model_id)
+
+    def store_details(self, model_id: str, details: Mapping[str, Any]) -> None:
+        """Keep a backend's answer about a model (`{}`: asked, nothing known) with the list."""
+        with self._lock:
+            self._details[model_id] = details

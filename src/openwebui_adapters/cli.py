@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--refresh", action="store_true", help="ask the server to re-read its backends"
     )
     models.add_argument("--json", action="store_true", help="print JSON")
+    models.add_argument(
+        "--no-details",
+        action="store_true",
+        help="skip asking Ollama about each of its models (/ollama/api/show): one request only",
+    )
     _connection_options(models)
 
     chat = commands.add_parser("chat", help="send one prompt")
@@ -99,19 +104,25 @@ def run_doctor(args: argparse.Namespace) -> int:
     return 0 if all_ok else 1
 
 
+def _capability_list(facts: Any) -> str:
+    """`chat,tools,vision`: what the server says the model can do (`--json` has the noes)."""
+    known = facts.capabilities.known()
+    return ",".join(name for name, value in known.items() if value) or ("none" if known else "?")
+
+
 def run_models(args: argparse.Namespace) -> int:
-    models = _client(args).list_models(refresh=args.refresh)
+    client = _client(args)
+    facts = client.all_model_facts(details=not args.no_details, refresh=args.refresh)
     if args.json:
-        print(
-            json.dumps(
-                [{"id": m.id, "name": m.name, "backend": m.backend} for m in models], indent=2
-            )
-        )
+        print(json.dumps([f.to_dict() for f in facts], indent=2))
         return 0
-    width = max((len(m.id) for m in models), default=2)
-    print(f"{'id':<{width}}  {'backend':<8}  name")
-    for model in models:
-        print(f"{model.id:<{width}}  {model.backend:<8}  {model.name}")
+    header = ("id", "backend", "context", "name", "capabilities")
+    rows = [
+        (f.id, f.backend, str(f.context_length or "?"), f.name, _capability_list(f)) for f in facts
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for *cells, last in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + "  " + last)
     return 0
 
 

@@ -25,6 +25,9 @@ from .errors import (
     ResponseError,
     ServerError,
 )
+from .knowledge import KnowledgeMethods
+from .model_facts import ModelFactsMethods
+from .replies import ChatAnswer, StreamChunk, read_chat_answer, read_stream_chunk
 from .sending import RETRY_STATUSES, Sender
 from .settings import Settings
 from .tls import Verify
@@ -215,7 +218,7 @@ class _ModelAttempts:
         self.catalog.remember(self.name, self.model_id)
 
 
-class OpenWebUIClient:
+class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
     """A client for one Open WebUI server; cheap to create.
 
     Clients of the same server, key and TLS trust share one pool and catalog, whatever their
@@ -355,6 +358,7 @@ class OpenWebUIClient:
     def chat(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """A chat completion (OpenAI format); `payload["model"]` as the user wrote it."""
         body = build_chat_body(payload, stream=False)
+        self._prepare_files(body)
         name = body["model"]
 
         def send(model_id: str) -> dict[str, Any]:
@@ -367,6 +371,7 @@ class OpenWebUIClient:
     async def achat(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """The async twin of `chat`."""
         body = build_chat_body(payload, stream=False)
+        await self._aprepare_files(body)
         name = body["model"]
 
         async def send(model_id: str) -> dict[str, Any]:
@@ -382,6 +387,7 @@ class OpenWebUIClient:
     def stream_chat(self, payload: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """The chunks of a streamed chat completion, usage included on the last one."""
         body = build_chat_body(payload, stream=True)
+        self._prepare_files(body)
         name = body["model"]
 
         def start(model_id: str) -> tuple[Any, Iterator[dict[str, Any]]]:
@@ -400,6 +406,7 @@ class OpenWebUIClient:
     async def astream_chat(self, payload: Mapping[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """The async twin of `stream_chat`."""
         body = build_chat_body(payload, stream=True)
+        await self._aprepare_files(body)
         name = body["model"]
 
         async def start(model_id: str) -> tuple[Any, AsyncIterator[dict[str, Any]]]:
@@ -413,6 +420,38 @@ class OpenWebUIClient:
         yield fix(first)
         async for chunk in chunks:
             yield fix(chunk)
+
+    # -- the same, read ----------------------------------------------------------------------
+    def answer(self, payload: Mapping[str, Any]) -> ChatAnswer:
+        """`chat`, read into a typed `ChatAnswer` (text, tool calls, usage, reasoning, and the
+        citations when the server retrieved from `files`)."""
+        return read_chat_answer(self.chat(payload), self.connection.base_url + CHAT_PATH)
+
+    async def aanswer(self, payload: Mapping[str, Any]) -> ChatAnswer:
+        """The async twin of `answer`."""
+        return read_chat_answer(await self.achat(payload), self.connection.base_url + CHAT_PATH)
+
+    def stream_answer(self, payload: Mapping[str, Any]) -> Iterator[StreamChunk]:
+        """`stream_chat`, each chunk read into a typed `StreamChunk` (the `sources` event too)."""
+        chunks = self.stream_chat(payload)
+        try:
+            for chunk in chunks:
+                yield read_stream_chunk(chunk)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # a caller that stops early releases the connection now
+
+    async def astream_answer(self, payload: Mapping[str, Any]) -> AsyncIterator[StreamChunk]:
+        """The async twin of `stream_answer`."""
+        chunks = self.astream_chat(payload)
+        try:
+            async for chunk in chunks:
+                yield read_stream_chunk(chunk)
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     # -- embeddings ------------------------------------------------------------------------
     def embed(self, payload: Mapping[str, Any]) -> dict[str, Any]:

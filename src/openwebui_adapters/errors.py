@@ -28,6 +28,8 @@ __all__ = [
     "ConnectTimeoutError",
     "ContextWindowExceededError",
     "DNSError",
+    "KnowledgeError",
+    "KnowledgeNotFoundError",
     "ModelNotFoundError",
     "NetworkError",
     "OpenWebUIError",
@@ -227,6 +229,35 @@ class ModelNotFoundError(OpenWebUIError):
         **kwargs: Any,
     ) -> None:
         self.model = model
+        self.suggestions = list(suggestions or [])
+        if self.suggestions and "hint" not in kwargs:
+            kwargs["hint"] = "did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+        super().__init__(message, **kwargs)
+
+
+# --- knowledge: files and knowledge bases
+class KnowledgeError(OpenWebUIError):
+    """A file's processing failed, or a file or knowledge base cannot be used as asked."""
+
+    layer = "knowledge"
+    default_hint = "see the server's reason above"
+
+
+class KnowledgeNotFoundError(KnowledgeError):
+    """No knowledge base (or file) by that id or name; `suggestions` holds the closest names."""
+
+    default_setting = "knowledge"
+    default_hint = "use a knowledge base the server lists (`list_knowledge()`)"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        knowledge: str | None = None,
+        suggestions: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.knowledge = knowledge
         self.suggestions = list(suggestions or [])
         if self.suggestions and "hint" not in kwargs:
             kwargs["hint"] = "did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"

@@ -44,22 +44,33 @@ import litellm
 from litellm import exceptions as llm_errors
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.llms.custom_llm import CustomLLMItem
-from litellm.types.utils import EmbeddingResponse, GenericStreamingChunk, ModelResponse
+from litellm.types.utils import (
+    Delta,
+    EmbeddingResponse,
+    GenericStreamingChunk,
+    ModelResponse,
+    ModelResponseStream,
+    StreamingChoices,
+)
 from litellm.utils import custom_llm_setup
 
 from openwebui_adapters import errors
 from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters.litellm_models import register_models, remember_model
+from openwebui_adapters.replies import (
+    ChatAnswer,
+    Choice,
+    Citation,
+    EmbeddingAnswer,
+    StreamChunk,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    read_embedding_answer,
+    read_stream_chunk,
+)
 
-__all__ = [
-    "LITELLM_ERRORS",
-    "PROVIDER",
-    "OpenWebUILLM",
-    "handler",
-    "litellm_class",
-    "map_errors",
-    "register",
-    "to_litellm_error",
-]
+__all__ = ["PROVIDER", "OpenWebUILLM", "handler", "register", "register_models"]
 
 PROVIDER: Final = "openwebui"
 
@@ -68,7 +79,7 @@ PROVIDER: Final = "openwebui"
 # ----------------------------------------------------------------------------------------------
 
 # A core error is raised as the LiteLLM class of its nearest listed ancestor.
-LITELLM_ERRORS: Final[Mapping[type[errors.OpenWebUIError], type[Exception]]] = {
+_LITELLM_ERRORS: Final[Mapping[type[errors.OpenWebUIError], type[Exception]]] = {
     errors.ConfigurationError: llm_errors.BadRequestError,  # nothing was sent: a setting is wrong
     errors.NetworkError: llm_errors.APIConnectionError,  # DNS, refused, TLS
     errors.RequestTimeoutError: llm_errors.Timeout,
@@ -82,6 +93,8 @@ LITELLM_ERRORS: Final[Mapping[type[errors.OpenWebUIError], type[Exception]]] = {
     errors.RateLimitError: llm_errors.RateLimitError,
     errors.ServerError: llm_errors.InternalServerError,
     errors.ResponseError: llm_errors.APIError,  # not JSON, or a stream cut before [DONE]
+    errors.KnowledgeError: llm_errors.BadRequestError,  # a file the server could not process
+    errors.KnowledgeNotFoundError: llm_errors.NotFoundError,  # no knowledge base by that name
 }
 """Each core error class -> the LiteLLM class it is raised as (the core error is its cause)."""
 
@@ -106,20 +119,20 @@ _CLASS_STATUS: Final[Mapping[type[Exception], int]] = {
 _CORE_ATTRIBUTES: Final = ("layer", "setting", "hint", "url", "suggestions", "retry_after")
 
 
-def litellm_class(error: errors.OpenWebUIError) -> type[Exception]:
+def _litellm_class(error: errors.OpenWebUIError) -> type[Exception]:
     """The LiteLLM class a core error is raised as."""
     if isinstance(error, errors.ServerError) and error.status_code in _SERVER_ERRORS:
         return _SERVER_ERRORS[error.status_code or 0]
-    return next(LITELLM_ERRORS[c] for c in type(error).__mro__ if c in LITELLM_ERRORS)
+    return next(_LITELLM_ERRORS[c] for c in type(error).__mro__ if c in _LITELLM_ERRORS)
 
 
-def to_litellm_error(error: errors.OpenWebUIError, model: str) -> Exception:
+def _to_litellm_error(error: errors.OpenWebUIError, model: str) -> Exception:
     """The same failure as LiteLLM's exception class, carrying the core's message and attributes.
 
     LiteLLM passes its own classes through untouched, so its retries, fallbacks and Router see
     what they would see from a built-in provider (`AuthenticationError` is not retried, ...).
     """
-    cls = litellm_class(error)
+    cls = _litellm_class(error)
     server_status = error.status_code if error.status_code and error.status_code >= 400 else 500
     status = _CLASS_STATUS.get(cls, server_status)
     request = httpx.Request("POST", error.url or "http://openwebui.invalid")
@@ -143,12 +156,12 @@ def to_litellm_error(error: errors.OpenWebUIError, model: str) -> Exception:
 
 
 @contextmanager
-def map_errors(model: str) -> Iterator[None]:
+def _map_errors(model: str) -> Iterator[None]:
     """Re-raise the core's errors as LiteLLM's classes, keeping the original as the cause."""
     try:
         yield
     except errors.OpenWebUIError as error:
-        raise to_litellm_error(error, model) from error
+        raise _to_litellm_error(error, model) from error
 
 
 # ----------------------------------------------------------------------------------------------
@@ -228,76 +241,150 @@ def _chat_body(
 # Results out
 # ----------------------------------------------------------------------------------------------
 
-_USAGE_KEYS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
 
-
-def _usage(raw: Any) -> dict[str, Any] | None:
-    """OpenAI's usage fields (the Ollama route adds its own counters; they are dropped)."""
-    if not isinstance(raw, Mapping):
+def _usage(usage: Usage | None) -> dict[str, Any] | None:
+    """The core's token counts in OpenAI's `usage` form, which LiteLLM's `Usage` takes."""
+    if usage is None:
         return None
-    usage = {key: raw[key] for key in _USAGE_KEYS if isinstance(raw.get(key), int)}
-    for key in ("prompt_tokens_details", "completion_tokens_details"):
-        if isinstance(raw.get(key), Mapping):
-            usage[key] = dict(raw[key])
-    return usage or None
+    block: dict[str, Any] = {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    prompt = {"cached_tokens": usage.cached_input_tokens, "audio_tokens": usage.audio_input_tokens}
+    completion = {
+        "reasoning_tokens": usage.reasoning_tokens,
+        "audio_tokens": usage.audio_output_tokens,
+    }
+    for key, details in (
+        ("prompt_tokens_details", prompt),
+        ("completion_tokens_details", completion),
+    ):
+        if any(value is not None for value in details.values()):
+            block[key] = {name: value for name, value in details.items() if value is not None}
+    return block
 
 
-def _model_response(result: Mapping[str, Any], model_response: ModelResponse) -> ModelResponse:
-    """The server's chat.completion as LiteLLM's ModelResponse; `model` is the resolved id."""
-    data = {**result, "usage": _usage(result.get("usage"))}
-    if data["usage"] is None:
-        data.pop("usage")
+def _provider_fields(
+    citations: tuple[Citation, ...], extra: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Open WebUI's own fields for LiteLLM's `provider_specific_fields`: `sources` as citations,
+    anything else the server added as sent."""
+    fields = {key: value for key, value in extra.items() if key != "sources"}
+    if citations:
+        fields["sources"] = [citation.as_dict() for citation in citations]
+    return fields or None
+
+
+def _tool_call(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
+
+
+def _choice(choice: Choice, provider_fields: dict[str, Any] | None) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": choice.content,
+        "tool_calls": [_tool_call(call) for call in choice.tool_calls] or None,
+    }
+    if choice.reasoning is not None:
+        message["reasoning_content"] = choice.reasoning
+    if provider_fields:
+        message["provider_specific_fields"] = provider_fields
+    return {
+        "index": choice.index,
+        "finish_reason": choice.finish_reason,
+        "message": message,
+        "logprobs": choice.logprobs,
+    }
+
+
+def _model_response(answer: ChatAnswer, model_response: ModelResponse) -> ModelResponse:
+    """The core's chat answer as LiteLLM's ModelResponse; `model` is the resolved id."""
+    provider_fields = _provider_fields(answer.citations, answer.extra)
+    data: dict[str, Any] = {
+        "id": answer.id,
+        "created": answer.created,
+        "model": answer.model,
+        "choices": [_choice(choice, provider_fields) for choice in answer.choices],
+    }
+    if answer.system_fingerprint is not None:
+        data["system_fingerprint"] = answer.system_fingerprint
+    if answer.usage is not None:
+        data["usage"] = _usage(answer.usage)
     response = ModelResponse(**data)
     response._hidden_params = {**model_response._hidden_params, **response._hidden_params}
     return response
 
 
-def _stream_chunks(raw: Mapping[str, Any]) -> Iterator[GenericStreamingChunk]:
-    """One server chunk as LiteLLM `GenericStreamingChunk`s: one per tool-call delta.
+def _reasoning_chunk(chunk: StreamChunk) -> ModelResponseStream:
+    # A GenericStreamingChunk has no place for reasoning; LiteLLM passes a custom provider's
+    # ModelResponseStream through as is, so `delta.reasoning_content` is where users look.
+    delta = Delta(content=None, reasoning_content=chunk.reasoning)
+    return ModelResponseStream(
+        id=chunk.id, model=chunk.model, choices=[StreamingChoices(index=chunk.index, delta=delta)]
+    )
+
+
+def _stream_chunks(
+    chunk: StreamChunk,
+) -> Iterator[GenericStreamingChunk | ModelResponseStream]:
+    """One core stream chunk as LiteLLM `GenericStreamingChunk`s: one per tool-call delta.
 
     A chunk carries at most one tool call for LiteLLM, so a delta with several (parallel calls)
     becomes several chunks; the text, finish reason and usage ride on the first and last.
+    Reasoning goes ahead as a `ModelResponseStream` (its `delta.reasoning_content`); Open
+    WebUI's own fields (`sources`) ride in `provider_specific_fields`.
     `model` (the resolved id) reaches the chunks' `_hidden_params["provider_response_model"]`.
     """
-    choices = raw.get("choices") or [{}]
-    choice = choices[0]
-    delta = choice.get("delta") or {}
-    tool_calls = delta.get("tool_calls") or [None]
-    finish_reason = choice.get("finish_reason") or ""
+    if chunk.reasoning:
+        yield _reasoning_chunk(chunk)
+        if not (chunk.content or chunk.tool_calls or chunk.finish_reason or chunk.usage):
+            return
+    tool_calls: tuple[ToolCallDelta | None, ...] = chunk.tool_calls or (None,)
+    finish_reason = chunk.finish_reason or ""
+    provider_fields = _provider_fields(chunk.citations, chunk.extra)
     last = len(tool_calls) - 1
     for position, tool_call in enumerate(tool_calls):
-        chunk: dict[str, Any] = {
-            "text": (delta.get("content") or "") if position == 0 else "",
-            "tool_use": _tool_call_delta(tool_call, position),
+        generic: dict[str, Any] = {
+            "text": chunk.content if position == 0 else "",
+            "tool_use": _tool_call_delta(tool_call),
             "is_finished": bool(finish_reason) and position == last,
             "finish_reason": finish_reason if position == last else "",
-            "usage": _usage(raw.get("usage")) if position == last else None,
-            "index": choice.get("index", 0),
+            "usage": _usage(chunk.usage) if position == last else None,
+            "index": chunk.index,
         }
-        if raw.get("model"):
-            chunk["model"] = raw["model"]
-        yield cast(GenericStreamingChunk, chunk)  # plus `model`, which LiteLLM reads too
+        if provider_fields and position == 0:
+            generic["provider_specific_fields"] = provider_fields
+        if chunk.model:
+            generic["model"] = chunk.model
+        yield cast(GenericStreamingChunk, generic)  # plus `model`, which LiteLLM reads too
 
 
-def _tool_call_delta(tool_call: Mapping[str, Any] | None, position: int) -> dict[str, Any] | None:
+def _tool_call_delta(tool_call: ToolCallDelta | None) -> dict[str, Any] | None:
     if tool_call is None:
         return None
-    function = tool_call.get("function") or {}
     return {
-        "id": tool_call.get("id"),
+        "id": tool_call.id,
         "type": "function",
-        "function": {"name": function.get("name"), "arguments": function.get("arguments") or ""},
-        "index": tool_call.get("index", position),
+        "function": {"name": tool_call.name, "arguments": tool_call.arguments},
+        "index": tool_call.index,
     }
 
 
 def _embedding_response(
-    result: Mapping[str, Any], model_response: EmbeddingResponse
+    answer: EmbeddingAnswer, model_response: EmbeddingResponse
 ) -> EmbeddingResponse:
-    model_response.model = result.get("model")
-    model_response.data = result.get("data") or []
+    model_response.model = answer.model
+    model_response.data = [
+        {"object": "embedding", "index": index, "embedding": vector}
+        for index, vector in enumerate(answer.vectors)
+    ]
     model_response.object = "list"
-    usage = _usage(result.get("usage"))
+    usage = _usage(answer.usage)
     if usage is not None:
         model_response.usage = litellm.Usage(**usage)
     return model_response
@@ -330,10 +417,11 @@ class OpenWebUILLM(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
     ) -> ModelResponse:
-        with map_errors(model):
+        with _map_errors(model):
             client_ = _client(api_base, api_key, timeout, headers, optional_params)
-            result = client_.chat(_chat_body(model, messages, optional_params, logging_obj))
-        return _model_response(result, model_response)
+            answer = client_.answer(_chat_body(model, messages, optional_params, logging_obj))
+        remember_model(client_, model, answer.model)
+        return _model_response(answer, model_response)
 
     async def acompletion(
         self,
@@ -354,12 +442,14 @@ class OpenWebUILLM(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
     ) -> ModelResponse:
-        with map_errors(model):
+        with _map_errors(model):
             client_ = _client(api_base, api_key, timeout, headers, optional_params)
-            result = await client_.achat(_chat_body(model, messages, optional_params, logging_obj))
-        return _model_response(result, model_response)
+            body = _chat_body(model, messages, optional_params, logging_obj)
+            answer = await client_.aanswer(body)
+        remember_model(client_, model, answer.model)
+        return _model_response(answer, model_response)
 
-    def streaming(
+    def streaming(  # type: ignore[override]  # reasoning chunks are ModelResponseStream
         self,
         model: str,
         messages: list[Any],
@@ -377,26 +467,28 @@ class OpenWebUILLM(CustomLLM):
         headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
-    ) -> Iterator[GenericStreamingChunk]:
+    ) -> Iterator[GenericStreamingChunk | ModelResponseStream]:
         # Not a generator: the request is made (and its first chunk read) inside `completion()`,
         # so a wrong key or model raises there, where LiteLLM's retries and fallbacks act.
-        with map_errors(model):
+        with _map_errors(model):
             client_ = _client(api_base, api_key, timeout, headers, optional_params)
             raw = client_.stream_chat(_chat_body(model, messages, optional_params, logging_obj))
             first = next(raw, None)
+        if first is not None:
+            remember_model(client_, model, first.get("model"))
         return self._generic_stream(model, first, raw)
 
     @staticmethod
     def _generic_stream(
         model: str, first: dict[str, Any] | None, rest: Iterator[dict[str, Any]]
-    ) -> Iterator[GenericStreamingChunk]:
+    ) -> Iterator[GenericStreamingChunk | ModelResponseStream]:
         if first is None:
             return
         try:
-            yield from _stream_chunks(first)
-            with map_errors(model):
+            yield from _stream_chunks(read_stream_chunk(first))
+            with _map_errors(model):
                 for raw in rest:
-                    yield from _stream_chunks(raw)
+                    yield from _stream_chunks(read_stream_chunk(raw))
         finally:
             close = getattr(rest, "close", None)
             if close is not None:
@@ -420,15 +512,19 @@ class OpenWebUILLM(CustomLLM):
         headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
-    ) -> AsyncIterator[GenericStreamingChunk]:
+    ) -> AsyncIterator[GenericStreamingChunk | ModelResponseStream]:
         # LiteLLM wraps this async generator before iterating it, so an error surfaces on the
         # first chunk (4xx as its LiteLLM class; others inside LiteLLM's MidStreamFallbackError
         # with is_pre_first_chunk=True, which the Router falls back on).
-        with map_errors(model):
+        with _map_errors(model):
             client_ = _client(api_base, api_key, timeout, headers, optional_params)
             body = _chat_body(model, messages, optional_params, logging_obj)
+            remembered = False
             async for raw in client_.astream_chat(body):
-                for chunk in _stream_chunks(raw):
+                if not remembered:
+                    remember_model(client_, model, raw.get("model"))
+                    remembered = True
+                for chunk in _stream_chunks(read_stream_chunk(raw)):
                     yield chunk
 
     def embedding(
@@ -444,10 +540,12 @@ class OpenWebUILLM(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         litellm_params: Any = None,
     ) -> EmbeddingResponse:
-        with map_errors(model):
+        with _map_errors(model):
             client_ = _client(api_base, api_key, timeout, None, optional_params)
-            result = client_.embed({**_body(model, optional_params, logging_obj), "input": input})
-        return _embedding_response(result, model_response)
+            body = {**_body(model, optional_params, logging_obj), "input": input}
+            answer = read_embedding_answer(client_.embed(body))
+        remember_model(client_, model, answer.model, mode="embedding")
+        return _embedding_response(answer, model_response)
 
     async def aembedding(
         self,
@@ -462,11 +560,12 @@ class OpenWebUILLM(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         litellm_params: Any = None,
     ) -> EmbeddingResponse:
-        with map_errors(model):
+        with _map_errors(model):
             client_ = _client(api_base, api_key, timeout, None, optional_params)
             body = {**_body(model, optional_params, logging_obj), "input": input}
-            result = await client_.aembed(body)
-        return _embedding_response(result, model_response)
+            answer = read_embedding_answer(await client_.aembed(body))
+        remember_model(client_, model, answer.model, mode="embedding")
+        return _embedding_response(answer, model_response)
 
 
 handler: Final = OpenWebUILLM()

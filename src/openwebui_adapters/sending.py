@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -38,6 +38,7 @@ __all__ = [
     "DRAIN_LIMIT",
     "RETRY_AFTER_CAP",
     "RETRY_STATUSES",
+    "Diagnose",
     "Sender",
     "backoff_delay",
     "retry_delay",
@@ -53,6 +54,8 @@ RETRY_AFTER_CAP = 60.0  # a server asking for a longer pause gets the error inst
 # After `[DONE]` Open WebUI sends only the chunked terminator; reading it (and at most this many
 # more characters) lets the connection go back to the pool instead of being closed mid-body.
 DRAIN_LIMIT = 64 * 1024
+# A caller's own reading of a failed answer (e.g. "no such file"), tried before the generic one.
+Diagnose = Callable[[httpx.Response], OpenWebUIError | None]
 
 
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
@@ -104,10 +107,11 @@ def without_key(error: OpenWebUIError, key: str) -> OpenWebUIError:
     return error
 
 
-def _check(response: httpx.Response, model: str | None) -> None:
+def _check(response: httpx.Response, model: str | None, diagnose: Diagnose | None = None) -> None:
     """Raise the diagnosed error for a failed answer, or for HTML where the API should answer."""
     if not response.is_success or is_html(response):
-        raise error_from_response(response, model=model)
+        own = diagnose(response) if diagnose is not None and not is_html(response) else None
+        raise own or error_from_response(response, model=model)
 
 
 def _json(response: httpx.Response) -> Any:
@@ -169,6 +173,8 @@ class Sender:
         model: str | None = None,
         retry_statuses: frozenset[int] = RETRY_STATUSES,
         timeout: float | None = None,
+        files: Mapping[str, Any] | None = None,
+        diagnose: Diagnose | None = None,
     ) -> Any:
         """One JSON request and its decoded answer."""
         url = self.connection.url(path)
@@ -182,12 +188,13 @@ class Sender:
                         url,
                         json=body,
                         params=params,
+                        files=files,
                         headers=self.headers,
                         timeout=self._timeout(timeout),
                     )
                 except httpx.TransportError as exc:
                     raise error_from_transport(exc, url) from exc
-                _check(response, model)
+                _check(response, model, diagnose)
                 return _json(response)
             except OpenWebUIError as error:
                 without_key(error, self.connection.api_key)
@@ -245,6 +252,45 @@ class Sender:
                 attempt += 1
                 time.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
 
+    def stream_text(
+        self,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        timeout: float | None = None,
+        diagnose: Diagnose | None = None,
+    ) -> Generator[str, None, None]:
+        """GET and yield the body's text as it arrives (an event stream that is not chat
+        chunks); errors before the answer starts are retried, a break after it is not."""
+        url = self.connection.url(path)
+        client = self.connection.client
+        attempt = 0
+        while True:
+            started = False
+            try:
+                try:
+                    with client.stream(
+                        "GET",
+                        url,
+                        params=params,
+                        headers=self.headers,
+                        timeout=self._timeout(timeout),
+                    ) as response:
+                        if not response.is_success or is_html(response):
+                            response.read()
+                            _check(response, None, diagnose)
+                        started = True
+                        yield from response.iter_text()
+                        return
+                except httpx.TransportError as exc:
+                    raise error_from_transport(exc, url) from exc
+            except OpenWebUIError as error:
+                without_key(error, self.connection.api_key)
+                if started:
+                    raise
+                attempt += 1
+                time.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
+
     # -- async -----------------------------------------------------------------------------
     async def arequest_json(
         self,
@@ -256,6 +302,8 @@ class Sender:
         model: str | None = None,
         retry_statuses: frozenset[int] = RETRY_STATUSES,
         timeout: float | None = None,
+        files: Mapping[str, Any] | None = None,
+        diagnose: Diagnose | None = None,
     ) -> Any:
         """The async twin of `request_json`."""
         url = self.connection.url(path)
@@ -269,12 +317,13 @@ class Sender:
                         url,
                         json=body,
                         params=params,
+                        files=files,
                         headers=self.headers,
                         timeout=self._timeout(timeout),
                     )
                 except httpx.TransportError as exc:
                     raise error_from_transport(exc, url) from exc
-                _check(response, model)
+                _check(response, model, diagnose)
                 return _json(response)
             except OpenWebUIError as error:
                 without_key(error, self.connection.api_key)
@@ -328,6 +377,45 @@ class Sender:
                 if await arebase(self.connection, error, sent_base, self.headers, self.timeout):
                     url = self.connection.url(path)
                     continue
+                attempt += 1
+                await asyncio.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
+
+    async def astream_text(
+        self,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        timeout: float | None = None,
+        diagnose: Diagnose | None = None,
+    ) -> AsyncGenerator[str, None]:
+        """The async twin of `stream_text`."""
+        url = self.connection.url(path)
+        client = self.connection.async_client
+        attempt = 0
+        while True:
+            started = False
+            try:
+                try:
+                    async with client.stream(
+                        "GET",
+                        url,
+                        params=params,
+                        headers=self.headers,
+                        timeout=self._timeout(timeout),
+                    ) as response:
+                        if not response.is_success or is_html(response):
+                            await response.aread()
+                            _check(response, None, diagnose)
+                        started = True
+                        async for text in response.aiter_text():
+                            yield text
+                        return
+                except httpx.TransportError as exc:
+                    raise error_from_transport(exc, url) from exc
+            except OpenWebUIError as error:
+                without_key(error, self.connection.api_key)
+                if started:
+                    raise
                 attempt += 1
                 await asyncio.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
 

@@ -21,7 +21,6 @@ Importing it loads smolagents and httpx, not LiteLLM (smolagents imports LiteLLM
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import ssl
 from collections.abc import Generator, Mapping
@@ -43,10 +42,19 @@ from smolagents.models import (
 from smolagents.monitoring import TokenUsage
 from smolagents.tools import Tool
 
+from openwebui_adapters._smolagents_facts import flatten_messages_as_text as _flatten
+from openwebui_adapters._smolagents_facts import stop_parameter_supported
 from openwebui_adapters.client import OpenWebUIClient, check_model_name
-from openwebui_adapters.errors import OpenWebUIError, RateLimitError, ResponseError
+from openwebui_adapters.errors import OpenWebUIError, RateLimitError
+from openwebui_adapters.replies import (
+    ChatAnswer,
+    Citation,
+    StreamChunk,
+    Usage,
+    read_stream_chunk,
+)
 
-__all__ = ["MODEL_ENV", "OpenWebUIModel"]
+__all__ = ["MODEL_ENV", "OpenWebUIKnowledgeTool", "OpenWebUIModel"]
 
 MODEL_ENV = "OPENWEBUI_MODEL"
 """The environment variable `OpenWebUIModel` reads its model from when none is passed."""
@@ -89,12 +97,16 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
             (read timeout, connect timeout, transport-level retries, TLS verification, extra
             headers; headers are not written by `to_dict`).
         custom_role_conversions, flatten_messages_as_text, requests_per_minute, retry:
-            smolagents' usual `ApiModel` options. Rate limits are retried by the core
+            smolagents' usual `ApiModel` options (`flatten_messages_as_text` unset: True for a
+            model the server's cached facts say has no vision, else False). Rate limits are retried by the core
             (`max_retries`, honouring Retry-After); `retry=True` adds smolagents' own rate-limit
             retry only when `max_retries=0`, so attempts never multiply.
         client: a prebuilt `OpenWebUIClient` to use instead of one built from the settings.
         **kwargs: other chat parameters (`temperature`, `max_tokens`, `seed`, `tool_choice`...),
-            sent with every request.
+            sent with every request; among them Open WebUI's own `files` (file ids, knowledge
+            base ids or names, or raw `{"type": ..., "id": ...}` items: the server retrieves
+            from them and answers with citations, in `ChatMessage.raw["sources"]` and
+            `last_citations`) and `tool_ids` (tools configured on the server).
 
     Failures raise the core's `OpenWebUIError` subclasses (`AuthenticationError`,
     `ModelNotFoundError`...), whose message names the layer that failed and the setting to fix;
@@ -102,6 +114,9 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
     """
 
     client: OpenWebUIClient
+    last_citations: tuple[Citation, ...] = ()
+    """The sources of this model's most recent answer when retrieval ran (streamed or not;
+    smolagents' stream deltas have no field for them)."""
 
     def __init__(
         self,
@@ -115,7 +130,7 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
         verify: bool | str | ssl.SSLContext | None = None,
         headers: Mapping[str, str] | None = None,
         custom_role_conversions: dict[str, str] | None = None,
-        flatten_messages_as_text: bool = False,
+        flatten_messages_as_text: bool | None = None,
         requests_per_minute: float | None = None,
         retry: bool = True,
         client: OpenWebUIClient | None = None,
@@ -152,6 +167,24 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
             return isinstance(error, RateLimitError) and self.client.settings.max_retries == 0
         return bool(is_rate_limit_error(error))
 
+    @property  # smolagents keeps a plain attribute; here it is read from the facts
+    def flatten_messages_as_text(self) -> bool:
+        """Send messages as plain text: as given, else True for a model the server says has no
+        vision (from the connection's cached model facts; never a request)."""
+        return _flatten(self.client.cached_model_facts(self.model_id), self._flatten_given)
+
+    @flatten_messages_as_text.setter
+    def flatten_messages_as_text(self, value: bool | None) -> None:
+        self._flatten_given = value  # smolagents' Model.__init__ assigns it
+
+    @property
+    def supports_stop_parameter(self) -> bool:
+        """Whether `stop` is sent: Ollama models take it; otherwise smolagents' own rule on the
+        model's base id (a workspace model on o3 cannot)."""
+        return stop_parameter_supported(
+            self.client.cached_model_facts(self.model_id), self.model_id
+        )
+
     def __repr__(self) -> str:
         return f"OpenWebUIModel(model_id={self.model_id!r}, api_base={self.server_url!r})"
 
@@ -187,8 +220,9 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
             messages, stop_sequences, response_format, tools_to_call_from, **kwargs
         )
         self._apply_rate_limit()
-        completion = self.retryer(self.client.chat, payload)
-        message = message_from_completion(completion)
+        answer: ChatAnswer = self.retryer(self.client.answer, payload)
+        self.last_citations = answer.citations
+        message = message_from_answer(answer)
         if stop_sequences and "stop" not in payload:
             message.content = remove_content_after_stop_sequences(message.content, stop_sequences)
         return message
@@ -207,10 +241,14 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
         )
         self._apply_rate_limit()
         first, chunks = self.retryer(_open_stream, self.client, payload)
+        self.last_citations = ()
         with closing(chunks):
             if first is None:
                 return
-            for chunk in itertools.chain((first,), chunks):
+            for raw in itertools.chain((first,), chunks):
+                chunk = read_stream_chunk(raw)
+                if chunk.citations:
+                    self.last_citations += chunk.citations
                 delta = delta_from_chunk(chunk)
                 if delta is not None:
                     yield delta
@@ -244,6 +282,7 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
     def to_dict(self) -> dict[str, Any]:
         """The settings to rebuild this model with `from_dict` (never the API key)."""
         options = {name: getattr(self, name) for name in _SAVED_OPTIONS}
+        options["flatten_messages_as_text"] = self._flatten_given  # what was given, not derived
         saved = {"model_id": self.model_id, **options, **self.kwargs}
         return {name: value for name, value in saved.items() if value is not None}
 
@@ -265,74 +304,105 @@ def _open_stream(
 # -- the server's answer as smolagents objects ---------------------------------------------
 
 
-def token_usage(usage: Any) -> TokenUsage | None:
-    """smolagents' TokenUsage from an OpenAI `usage` object (None when the server sent none)."""
-    if not isinstance(usage, Mapping):
+def token_usage(usage: Usage | None) -> TokenUsage | None:
+    """smolagents' TokenUsage from the core's counts (None when the server sent none)."""
+    if usage is None:
         return None
-    return TokenUsage(
-        input_tokens=int(usage.get("prompt_tokens") or 0),
-        output_tokens=int(usage.get("completion_tokens") or 0),
-    )
+    return TokenUsage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
 
 
-def _arguments(value: Any) -> str:
-    """Tool-call arguments as the JSON text OpenAI specifies (some backends send an object)."""
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def message_from_completion(completion: Mapping[str, Any]) -> ChatMessage:
-    """The first choice of a `chat.completion` as a `ChatMessage`, the raw answer kept."""
-    choices = completion.get("choices") or []
-    if not choices or not isinstance(choices[0].get("message"), Mapping):
-        raise ResponseError(
-            f"Open WebUI answered without a message for model {completion.get('model')!r}",
-            body=json.dumps(completion)[:300],
-        )
-    message = choices[0]["message"]
+def message_from_answer(answer: ChatAnswer) -> ChatMessage:
+    """The core's chat answer (its first choice) as a `ChatMessage`; `raw` is the server's
+    answer as sent, `sources` included when retrieval ran."""
     tool_calls = [
         ChatMessageToolCall(
-            function=ChatMessageToolCallFunction(
-                name=call["function"]["name"],
-                arguments=_arguments(call["function"].get("arguments")),
-            ),
-            id=call.get("id") or f"call_{index}",
-            type=call.get("type") or "function",
+            function=ChatMessageToolCallFunction(name=call.name, arguments=call.arguments),
+            id=call.id,
+            type="function",
         )
-        for index, call in enumerate(message.get("tool_calls") or [])
+        for call in answer.tool_calls
     ]
     return ChatMessage(
         role=MessageRole.ASSISTANT,
-        content=message.get("content"),
+        content=answer.content,
         tool_calls=tool_calls or None,
-        raw=completion,
-        token_usage=token_usage(completion.get("usage")),
+        raw=dict(answer.raw),
+        token_usage=token_usage(answer.usage),
     )
 
 
-def delta_from_chunk(chunk: Mapping[str, Any]) -> ChatMessageStreamDelta | None:
-    """A `chat.completion.chunk` as a stream delta; None for a chunk that carries nothing."""
-    choices = chunk.get("choices") or []
-    delta = (choices[0].get("delta") or {}) if choices else {}
+def delta_from_chunk(chunk: StreamChunk) -> ChatMessageStreamDelta | None:
+    """A core stream chunk as a stream delta; None for a chunk that carries nothing for it."""
     tool_calls = [
         ChatMessageToolCallStreamDelta(
-            # Some backends omit the index of a call sent whole: its position stands in.
-            index=call.get("index", position),
-            id=call.get("id"),
-            type=call.get("type"),
-            function=ChatMessageToolCallFunction(
-                name=(call.get("function") or {}).get("name") or "",
-                arguments=_arguments((call.get("function") or {}).get("arguments")),
-            ),
+            index=call.index,
+            id=call.id,
+            type="function" if call.id else None,
+            function=ChatMessageToolCallFunction(name=call.name or "", arguments=call.arguments),
         )
-        for position, call in enumerate(delta.get("tool_calls") or [])
+        for call in chunk.tool_calls
     ]
-    content = delta.get("content")
-    usage = token_usage(chunk.get("usage"))
-    if not content and not tool_calls and usage is None:
+    usage = token_usage(chunk.usage)
+    if not chunk.content and not tool_calls and usage is None:
         return None
-    return ChatMessageStreamDelta(content=content, tool_calls=tool_calls or None, token_usage=usage)
+    return ChatMessageStreamDelta(
+        content=chunk.content or None, tool_calls=tool_calls or None, token_usage=usage
+    )
+
+
+class OpenWebUIKnowledgeTool(Tool):  # type: ignore[misc]  # smolagents ships no type information
+    """A tool that searches Open WebUI knowledge bases, for `CodeAgent` and `ToolCallingAgent`.
+
+    ```python
+    search = OpenWebUIKnowledgeTool("Team handbook", k=4)
+    agent = ToolCallingAgent(tools=[search], model=OpenWebUIModel("llama3.2:latest"))
+    ```
+
+    `knowledge`: one knowledge base or several, by id or by name as the web UI shows it. The
+    connection settings are the core client's (`api_base`, `api_key`, or the environment);
+    `name` and `description` may be changed to tell the model what the knowledge is about.
+    """
+
+    name = "search_knowledge"
+    description = (
+        "Searches the team's knowledge base and returns the passages most relevant to the "
+        "query, each with the file it comes from."
+    )
+    inputs = {
+        "query": {"type": "string", "description": "What to look for, in plain words."},
+    }
+    output_type = "string"
+
+    def __init__(
+        self,
+        knowledge: str | list[str],
+        *,
+        k: int = 4,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        client: OpenWebUIClient | None = None,
+        **settings: Any,
+    ) -> None:
+        self.knowledge = [knowledge] if isinstance(knowledge, str) else list(knowledge)
+        self.k = k
+        self.client = client or OpenWebUIClient(api_base, api_key, **settings)
+        if name:
+            self.name = name
+        if description:
+            self.description = description
+        super().__init__()
+
+    def forward(self, query: str) -> str:
+        citations = self.client.search_knowledge(self.knowledge, query, k=self.k)
+        if not citations:
+            return f"Nothing in {', '.join(self.knowledge)} matches {query!r}."
+        return "\n\n".join(
+            f"[{number}] from {citation.file_name or citation.source_name or 'an unnamed file'}:"
+            f"\n{citation.document}"
+            for number, citation in enumerate(citations, start=1)
+        )
 
 
 # Agents saved with this model load again (`CodeAgent.from_dict`, `from_folder`): smolagents

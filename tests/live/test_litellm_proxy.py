@@ -297,7 +297,7 @@ def test_embeddings(client: Any) -> None:
 
     vectors = [item.embedding for item in response.data]
     assert len(vectors) == 2
-    assert all(len(vector) == 8 for vector in vectors)  # the fake upstream's dimension
+    assert all(len(vector) == 64 for vector in vectors)  # the fake upstream's dimension
     assert vectors[0] != vectors[1]
 
 
@@ -325,3 +325,31 @@ def test_a_wrong_master_key_is_refused(proxy: Proxy) -> None:
         with pytest.raises(openai.APIStatusError) as caught:
             stranger.chat.completions.create(model=OPENAI_MODEL, messages=ask("let me in"))
     assert caught.value.status_code in (400, 401, 403)
+
+
+def test_the_readme_config_needs_no_drop_params() -> None:
+    assert "drop_params" not in config_yaml()
+
+
+def test_embeddings_take_the_openai_sdks_parameters(client: Any) -> None:
+    # The SDK sends `encoding_format` on every call; LiteLLM refused it before the provider
+    # declared its embedding parameters.
+    response = client.embeddings.create(
+        model=EMBED_MODEL, input=["one"], encoding_format="float", dimensions=8, user="someone"
+    )
+    assert len(response.data) == 1
+    assert all(isinstance(value, float) for value in response.data[0].embedding)
+
+
+def test_the_model_facts_are_registered_at_start(proxy: Proxy) -> None:
+    with httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT) as http:
+        answer = http.get(
+            f"{proxy.url}/model/info", headers={"Authorization": f"Bearer {proxy.master_key}"}
+        )
+    assert answer.status_code == 200, answer.text
+    infos = {entry["model_name"]: entry["model_info"] for entry in answer.json()["data"]}
+    llama = infos[OLLAMA_MODEL]  # `openwebui/stub-llama`: tools and vision per Ollama's /api/show
+    assert llama["supports_function_calling"] is True
+    assert llama["supports_vision"] is True
+    assert llama["max_input_tokens"] == 8192
+    assert llama["litellm_provider"] == "openwebui"

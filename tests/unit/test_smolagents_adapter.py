@@ -23,6 +23,7 @@ from smolagents.models import (
 
 from openwebui_adapters import errors
 from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters.replies import read_stream_chunk
 from openwebui_adapters.smolagents import OpenWebUIModel, delta_from_chunk
 from samples import sample_response as sample
 
@@ -311,15 +312,16 @@ def test_ollama_stream_with_whole_tool_call_and_usage(server: Server) -> None:
 
 
 def test_chunk_without_index_uses_its_position() -> None:
-    delta = delta_from_chunk(chunk(tool_calls=[{"function": {"name": "a", "arguments": "{}"}}]))
+    raw = chunk(tool_calls=[{"function": {"name": "a", "arguments": "{}"}}])
+    delta = delta_from_chunk(read_stream_chunk(raw))
     assert delta is not None
     assert delta.tool_calls is not None
     assert delta.tool_calls[0].index == 0
 
 
 def test_empty_chunks_are_skipped() -> None:
-    assert delta_from_chunk(chunk()) is None
-    assert delta_from_chunk({"choices": []}) is None
+    assert delta_from_chunk(read_stream_chunk(chunk())) is None
+    assert delta_from_chunk(read_stream_chunk({"choices": []})) is None
 
 
 # --- errors and smolagents' retry ------------------------------------------------------------

@@ -629,7 +629,7 @@ def test_ollama_streams_by_default_and_generate(base_url: str) -> None:
 
 
 def is_unit(vector: list[float]) -> bool:
-    return len(vector) == 8 and math.isclose(
+    return len(vector) == load_upstream().EMBED_DIM and math.isclose(
         math.sqrt(sum(v * v for v in vector)), 1.0, abs_tol=1e-4
     )
 
@@ -668,6 +668,29 @@ def test_embeddings_both_protocols_agree(base_url: str) -> None:
         )[2]
     )
     assert legacy == {"embedding": hello}
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def test_embeddings_put_texts_sharing_words_close() -> None:
+    embed = load_upstream().embed
+    chunks = [
+        "The zebra sleeps in the savanna under acacia trees.",
+        "Invoices are due within thirty days of delivery.",
+        "Our office in Lyon opens at nine every weekday.",
+    ]
+    query = embed("When are invoices due?")
+    scores = [cosine(query, embed(chunk)) for chunk in chunks]
+    assert scores.index(max(scores)) == 1
+    assert embed("Zebra SLEEPS") == embed("zebra, sleeps!")  # words, not case or punctuation
+    assert cosine(embed("a b"), embed("a b")) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_embeddings_of_texts_without_words_are_unit_vectors() -> None:
+    embed = load_upstream().embed
+    assert all(is_unit(embed(text)) for text in ["", "   ", "?!", [], [7, 7]])
 
 
 def test_embeddings_accept_token_arrays(base_url: str) -> None:

@@ -40,9 +40,11 @@ _TABLE: dict[type[errors.OpenWebUIError], type[ModelError]] = {
     errors.RateLimitError: ModelRateLimitError,
     errors.ServerError: ModelAPIError,
     errors.ResponseError: ModelAPIError,
+    # A file that cannot be processed, a knowledge base that does not exist: the request's fault.
+    errors.KnowledgeError: ModelInvalidRequestError,
 }
 # Failures that another identical attempt cannot fix, whatever LangChain's class says.
-_NOT_RETRYABLE = (errors.RouteError, errors.TLSError)
+_NOT_RETRYABLE = (errors.RouteError, errors.TLSError, errors.KnowledgeError)
 
 
 class OpenWebUIContextOverflowError(ContextOverflowError, errors.ContextWindowExceededError):

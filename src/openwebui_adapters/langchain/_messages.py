@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import (
@@ -22,13 +22,16 @@ from langchain_core.messages.content import is_data_content_block
 from langchain_core.messages.tool import ToolCall, ToolCallChunk, tool_call_chunk
 from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
 
+from openwebui_adapters.replies import ChatAnswer, Choice, Citation, StreamChunk, Usage
+
 __all__ = [
-    "chunk_from_openai_delta",
+    "chunk_from_stream",
     "format_content",
-    "message_from_openai",
+    "message_from_answer",
     "message_to_openai",
     "messages_to_openai",
-    "usage_from_openai",
+    "sources_metadata",
+    "usage_metadata",
 ]
 
 # Blocks that record what a model produced (tool calls travel in `tool_calls`; reasoning is not
@@ -127,28 +130,17 @@ def messages_to_openai(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     return [message_to_openai(message) for message in messages]
 
 
-def _arguments_text(arguments: Any) -> str | None:
-    """Tool call arguments as JSON text (some backends send an object)."""
-    if arguments is None or isinstance(arguments, str):
-        return arguments
-    return json.dumps(arguments, ensure_ascii=False)
+def _reasoning(reasoning: str | None) -> dict[str, Any]:
+    return {"reasoning_content": reasoning} if reasoning else {}
 
 
-def _reasoning(data: Mapping[str, Any]) -> dict[str, Any]:
-    reasoning = data.get("reasoning_content") or data.get("reasoning")
-    return {"reasoning_content": reasoning} if isinstance(reasoning, str) and reasoning else {}
-
-
-def message_from_openai(data: Mapping[str, Any]) -> AIMessage:
-    """The assistant message of a chat completion as an `AIMessage`."""
+def message_from_answer(answer: ChatAnswer, choice: Choice | None = None) -> AIMessage:
+    """A choice of the core's chat answer (the first by default) as an `AIMessage`."""
+    choice = choice or answer.choices[0]
     tool_calls: list[ToolCall] = []
     invalid_tool_calls: list[InvalidToolCall] = []
-    for raw in data.get("tool_calls") or []:
-        function = raw.get("function") or {}
-        raw = {
-            **raw,
-            "function": {**function, "arguments": _arguments_text(function.get("arguments"))},
-        }
+    for call in choice.tool_calls:
+        raw = {"id": call.id, "function": {"name": call.name, "arguments": call.arguments}}
         try:
             parsed = parse_tool_call(raw, return_id=True)
         except Exception as exc:  # the model wrote arguments that are not JSON
@@ -157,55 +149,37 @@ def message_from_openai(data: Mapping[str, Any]) -> AIMessage:
         if parsed is not None:
             tool_calls.append(parsed)  # type: ignore[arg-type]
     return AIMessage(
-        content=data.get("content") or "",
+        content=choice.content or "",
         tool_calls=tool_calls,
         invalid_tool_calls=invalid_tool_calls,
-        additional_kwargs=_reasoning(data),
+        additional_kwargs=_reasoning(choice.reasoning),
     )
 
 
-def chunk_from_openai_delta(delta: Mapping[str, Any]) -> AIMessageChunk | None:
-    """One streamed `delta` as an `AIMessageChunk`, or None when it carries nothing."""
-    chunks: list[ToolCallChunk] = [
-        tool_call_chunk(
-            name=(raw.get("function") or {}).get("name"),
-            args=_arguments_text((raw.get("function") or {}).get("arguments")),
-            id=raw.get("id"),
-            index=raw.get("index", position),
-        )
-        for position, raw in enumerate(delta.get("tool_calls") or [])
-    ]
-    content = delta.get("content") or ""
-    reasoning = _reasoning(delta)
-    if not (content or chunks or reasoning):
+def chunk_from_stream(chunk: StreamChunk) -> AIMessageChunk | None:
+    """A core stream chunk's delta as an `AIMessageChunk`, or None when it carries nothing."""
+    if chunk.is_empty:
         return None
-    return AIMessageChunk(content=content, tool_call_chunks=chunks, additional_kwargs=reasoning)
-
-
-def _count(usage: Mapping[str, Any], *keys: str) -> int:
-    return next((int(usage[k]) for k in keys if isinstance(usage.get(k), (int, float))), 0)
-
-
-def usage_from_openai(usage: Mapping[str, Any]) -> UsageMetadata:
-    """OpenAI `usage` (Ollama backends add their own fields) as LangChain's `UsageMetadata`."""
-    input_tokens = _count(usage, "prompt_tokens", "input_tokens")
-    output_tokens = _count(usage, "completion_tokens", "output_tokens")
-    total = usage.get("total_tokens")
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
-    input_details = {
-        "audio": prompt_details.get("audio_tokens"),
-        "cache_read": prompt_details.get("cached_tokens"),
-    }
-    output_details = {
-        "audio": completion_details.get("audio_tokens"),
-        "reasoning": completion_details.get("reasoning_tokens"),
-    }
-    metadata = UsageMetadata(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=int(total) if isinstance(total, int) else input_tokens + output_tokens,
+    chunks: list[ToolCallChunk] = [
+        tool_call_chunk(name=call.name, args=call.arguments or None, id=call.id, index=call.index)
+        for call in chunk.tool_calls
+    ]
+    return AIMessageChunk(
+        content=chunk.content,
+        tool_call_chunks=chunks,
+        additional_kwargs=_reasoning(chunk.reasoning),
     )
+
+
+def usage_metadata(usage: Usage) -> UsageMetadata:
+    """The core's token counts as LangChain's `UsageMetadata`."""
+    metadata = UsageMetadata(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        total_tokens=usage.total_tokens,
+    )
+    input_details = {"audio": usage.audio_input_tokens, "cache_read": usage.cached_input_tokens}
+    output_details = {"audio": usage.audio_output_tokens, "reasoning": usage.reasoning_tokens}
     if any(v is not None for v in input_details.values()):
         metadata["input_token_details"] = InputTokenDetails(
             **{k: v for k, v in input_details.items() if v is not None}  # type: ignore[typeddict-item]
@@ -215,3 +189,8 @@ def usage_from_openai(usage: Mapping[str, Any]) -> UsageMetadata:
             **{k: v for k, v in output_details.items() if v is not None}  # type: ignore[typeddict-item]
         )
     return metadata
+
+
+def sources_metadata(citations: tuple[Citation, ...]) -> dict[str, Any]:
+    """`{"sources": [...]}` for `response_metadata` when retrieval ran, else nothing."""
+    return {"sources": [citation.as_dict() for citation in citations]} if citations else {}

@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
@@ -33,16 +34,20 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from openwebui_adapters.client import OpenWebUIClient
-from openwebui_adapters.errors import API_KEY, SERVER_URL, ResponseError
+from openwebui_adapters.errors import API_KEY, SERVER_URL
+from openwebui_adapters.knowledge import KnowledgeBase, UploadedFile
+from openwebui_adapters.replies import ChatAnswer, Citation, Usage, read_stream_chunk
 
 from ._errors import map_errors
 from ._fields import collect_model_kwargs, core_client
 from ._messages import (
-    chunk_from_openai_delta,
-    message_from_openai,
+    chunk_from_stream,
+    message_from_answer,
     messages_to_openai,
-    usage_from_openai,
+    sources_metadata,
+    usage_metadata,
 )
+from ._profile import cached_profile
 
 __all__ = [
     "PROVIDER",
@@ -69,35 +74,35 @@ def _tool_choice(choice: dict[str, Any] | str | bool, tool_names: Sequence[str])
 
 
 class _StreamState:
-    """What a stream says once (model, finish reason, usage), held for its last chunk."""
+    """What a stream says once (model, finish reason, usage, sources), held for its last chunk."""
 
     def __init__(self) -> None:
         self.metadata: dict[str, Any] = {"model_provider": PROVIDER}
-        self.usage: dict[str, Any] | None = None
+        self.usage: Usage | None = None
+        self.citations: list[Citation] = []
 
     def read(self, raw: Mapping[str, Any]) -> AIMessageChunk | None:
         """Remember a raw chunk's metadata; the chunk for its delta, if it carries one."""
-        if raw.get("model"):
-            self.metadata["model_name"] = raw["model"]
-        if raw.get("id"):
-            self.metadata["id"] = raw["id"]
-        if raw.get("system_fingerprint"):
-            self.metadata["system_fingerprint"] = raw["system_fingerprint"]
-        if isinstance(raw.get("usage"), dict):
-            self.usage = raw["usage"]
-        choices = raw.get("choices") or []
-        if not choices:
-            return None
-        if choices[0].get("finish_reason"):
-            self.metadata["finish_reason"] = choices[0]["finish_reason"]
-        return chunk_from_openai_delta(choices[0].get("delta") or {})
+        chunk = read_stream_chunk(raw)
+        for key, value in (
+            ("model_name", chunk.model),
+            ("id", chunk.id),
+            ("system_fingerprint", chunk.system_fingerprint),
+            ("finish_reason", chunk.finish_reason),
+        ):
+            if value:
+                self.metadata[key] = value
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        self.citations.extend(chunk.citations)
+        return chunk_from_stream(chunk)
 
     def last(self) -> ChatGenerationChunk:
         """The closing chunk: response metadata and usage, set once for the whole answer."""
         message = AIMessageChunk(
             content="",
-            response_metadata=self.metadata,
-            usage_metadata=usage_from_openai(self.usage) if self.usage else None,
+            response_metadata={**self.metadata, **sources_metadata(tuple(self.citations))},
+            usage_metadata=usage_metadata(self.usage) if self.usage else None,
             chunk_position="last",
         )
         return ChatGenerationChunk(message=message, generation_info=_finish(self.metadata))
@@ -147,6 +152,13 @@ class ChatOpenWebUI(BaseChatModel):
     """Stream even on `invoke` (the result is the same; callbacks see tokens as they come)."""
     stream_usage: bool = True
     """Ask for token usage at the end of a stream (Open WebUI only sends it when asked)."""
+    files: list[str | dict[str, Any] | UploadedFile | KnowledgeBase] | None = None
+    """Open WebUI knowledge to answer from: file ids, knowledge base ids or names, or raw
+    `{"type": "file" | "collection", "id": ...}` items. The server retrieves from them and the
+    answer's `response_metadata["sources"]` lists what it used. Per call: `invoke(..., files=...)`
+    or `bind(files=...)`."""
+    tool_ids: list[str] | None = None
+    """Tools configured on the Open WebUI server that it may offer the model."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other body parameters (`top_p`, `seed`, `frequency_penalty`...), sent as given."""
     default_headers: dict[str, str] | None = None
@@ -170,6 +182,14 @@ class ChatOpenWebUI(BaseChatModel):
             self.client = core_client(self)
         return self
 
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """The profile from the server's model facts, when this connection has them cached
+        (`client.all_model_facts()` or `model_facts(name)` fetch them); never a request here.
+        LangChain calls it only when no `profile=` was given, before `_build_client` runs."""
+        if self.client is None:
+            self.client = core_client(self)
+        return cached_profile(self.client, self.model)
+
     # -- LangChain's identity, tracing and serialisation ------------------------------------
     @property
     def _llm_type(self) -> str:
@@ -182,6 +202,8 @@ class ChatOpenWebUI(BaseChatModel):
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "stop": self.stop or None,
+            "files": self.files,
+            "tool_ids": self.tool_ids,
             **self.model_kwargs,
         }
         return {key: value for key, value in params.items() if value is not None}
@@ -243,30 +265,28 @@ class ChatOpenWebUI(BaseChatModel):
         payload.setdefault("stream_options", {"include_usage": usage})
         return payload
 
-    def _chat_result(self, response: Mapping[str, Any]) -> ChatResult:
-        choices = response.get("choices")
-        if not isinstance(choices, list) or not choices:
-            raise ResponseError(
-                f"The chat answer has no choices: {str(response)[:200]!r}",
-                hint="the model's backend sent an unusable answer; retry, or tell the admin",
-            )
-        metadata = {
+    def _chat_result(self, answer: ChatAnswer) -> ChatResult:
+        metadata: dict[str, Any] = {
             "model_provider": PROVIDER,
-            "model_name": response.get("model") or self.model,
-            "finish_reason": choices[0].get("finish_reason"),
+            "model_name": answer.model or self.model,
+            **sources_metadata(answer.citations),
         }
-        if response.get("id"):
-            metadata["id"] = response["id"]
-        if response.get("system_fingerprint"):
-            metadata["system_fingerprint"] = response["system_fingerprint"]
-        message = message_from_openai(choices[0].get("message") or {})
-        message.response_metadata = metadata
-        usage = response.get("usage")
-        if isinstance(usage, dict):
-            message.usage_metadata = usage_from_openai(usage)
+        if answer.id:
+            metadata["id"] = answer.id
+        if answer.system_fingerprint:
+            metadata["system_fingerprint"] = answer.system_fingerprint
+        generations = []
+        for choice in answer.choices:
+            message = message_from_answer(answer, choice)
+            message.response_metadata = {**metadata, "finish_reason": choice.finish_reason}
+            if answer.usage is not None:
+                message.usage_metadata = usage_metadata(answer.usage)
+            generations.append(
+                ChatGeneration(message=message, generation_info=_finish(message.response_metadata))
+            )
         return ChatResult(
-            generations=[ChatGeneration(message=message, generation_info=_finish(metadata))],
-            llm_output={"token_usage": usage, "model_name": metadata["model_name"]},
+            generations=generations,
+            llm_output={"token_usage": answer.raw_usage, "model_name": metadata["model_name"]},
         )
 
     def _generate(
@@ -280,7 +300,7 @@ class ChatOpenWebUI(BaseChatModel):
     ) -> ChatResult:
         payload = self._payload(messages, stop, kwargs)
         with map_errors():
-            return self._chat_result(self._client.chat(payload))
+            return self._chat_result(self._client.answer(payload))
 
     async def _agenerate(
         self,
@@ -293,7 +313,7 @@ class ChatOpenWebUI(BaseChatModel):
     ) -> ChatResult:
         payload = self._payload(messages, stop, kwargs)
         with map_errors():
-            return self._chat_result(await self._client.achat(payload))
+            return self._chat_result(await self._client.aanswer(payload))
 
     def _stream(
         self,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from openwebui_adapters.client import OpenWebUIClient
 from openwebui_adapters.errors import API_KEY, SERVER_URL
+from openwebui_adapters.replies import read_embedding_answer
 
 from ._errors import map_errors
 from ._fields import collect_model_kwargs, core_client
@@ -24,7 +25,9 @@ __all__ = [
 
 def _vectors(response: Mapping[str, Any]) -> list[list[float]]:
     """The vectors of the core's embeddings answer (one per input, in input order: the core checks)."""
-    return [[float(value) for value in item["embedding"]] for item in response["data"]]
+    return [
+        [float(value) for value in vector] for vector in read_embedding_answer(response).vectors
+    ]
 
 
 class OpenWebUIEmbeddings(BaseModel, Embeddings):

@@ -174,15 +174,15 @@ def test_parameters_pass_through_and_none_is_dropped(server: Server) -> None:
             "messages": USER,
             "temperature": 0,
             "seed": 7,
-            "files": [{"id": "f"}],
+            "tool_ids": ["web"],
             "top_p": None,
         }
     )
     body = server.bodies()[0]
-    assert (body["temperature"], body["seed"], body["files"], body["stream"]) == (
+    assert (body["temperature"], body["seed"], body["tool_ids"], body["stream"]) == (
         0,
         7,
-        [{"id": "f"}],
+        ["web"],
         False,
     )
     assert "top_p" not in body

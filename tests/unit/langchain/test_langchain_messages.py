@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from langchain_core.messages import (
     AIMessage,
+    AIMessageChunk,
     ChatMessage,
     FunctionMessage,
     HumanMessage,
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.messages.ai import UsageMetadata
 
 from openwebui_adapters.langchain._messages import (
-    chunk_from_openai_delta,
-    message_from_openai,
+    chunk_from_stream,
+    message_from_answer,
     message_to_openai,
-    usage_from_openai,
+    usage_metadata,
 )
+from openwebui_adapters.replies import read_chat_answer, read_stream_chunk, read_usage
 from samples import DATA
+
+
+def message_from_openai(message: dict[str, Any]) -> AIMessage:
+    return message_from_answer(read_chat_answer({"choices": [{"message": message}]}))
+
+
+def chunk_from_openai_delta(delta: dict[str, Any]) -> AIMessageChunk | None:
+    return chunk_from_stream(read_stream_chunk({"choices": [{"index": 0, "delta": delta}]}))
+
+
+def usage_from_openai(usage: dict[str, Any]) -> UsageMetadata:
+    read = read_usage(usage)
+    assert read is not None
+    return usage_metadata(read)
+
 
 CALL = {"name": "lookup", "args": {"q": "你好"}, "id": "call_1", "type": "tool_call"}
 OPENAI_CALL = {

@@ -9,7 +9,7 @@ import openwebui_adapters.langchain as adapter
 
 
 def test_public_names_are_pinned() -> None:
-    assert adapter.__all__ == ["ChatOpenWebUI", "OpenWebUIEmbeddings"]
+    assert adapter.__all__ == ["ChatOpenWebUI", "OpenWebUIEmbeddings", "OpenWebUIRetriever"]
 
 
 def test_importing_the_adapter_imports_no_other_framework() -> None:

@@ -315,13 +315,18 @@ def test_parallel_tool_call_deltas_in_one_chunk_are_all_kept(server: Server) -> 
         (errors.ServerError("503", status_code=503), llm_errors.ServiceUnavailableError),
         (errors.ServerError("504", status_code=504), llm_errors.Timeout),
         (errors.ResponseError("not json"), llm_errors.APIError),
+        (errors.KnowledgeError("No module named 'ftfy'"), llm_errors.BadRequestError),
+        (
+            errors.KnowledgeNotFoundError("no base", knowledge="hr", suggestions=["HR"]),
+            llm_errors.NotFoundError,
+        ),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, Exception) else "",
 )
 def test_each_core_error_becomes_litellms_class_with_the_diagnosis(
     core: errors.OpenWebUIError, expected: type[Exception]
 ) -> None:
-    translated = adapter.to_litellm_error(core, "llama3")
+    translated = adapter._to_litellm_error(core, "llama3")
     assert type(translated) is expected
     assert str(core) in str(translated)
     assert (translated.layer, translated.setting, translated.hint) == (  # type: ignore[attr-defined]
@@ -332,6 +337,9 @@ def test_each_core_error_becomes_litellms_class_with_the_diagnosis(
     assert translated.llm_provider == "openwebui"  # type: ignore[attr-defined]
     if isinstance(core, errors.ModelNotFoundError):
         assert translated.suggestions == ["y"]  # type: ignore[attr-defined]
+    if isinstance(core, errors.KnowledgeNotFoundError):
+        assert translated.suggestions == ["HR"]  # type: ignore[attr-defined]
+        assert translated.status_code == 404  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -340,7 +348,7 @@ def test_each_core_error_becomes_litellms_class_with_the_diagnosis(
     ids=["client-side", "gateway"],
 )
 def test_a_timeout_keeps_its_status(core: errors.OpenWebUIError, status: int) -> None:
-    assert adapter.to_litellm_error(core, "llama3").status_code == status  # type: ignore[attr-defined]
+    assert adapter._to_litellm_error(core, "llama3").status_code == status  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -355,7 +363,7 @@ def test_a_timeout_keeps_its_status(core: errors.OpenWebUIError, status: int) ->
     ids=["unknown-model", "route", "settings", "server"],
 )
 def test_the_status_matches_litellms_class(core: errors.OpenWebUIError, status: int) -> None:
-    translated = adapter.to_litellm_error(core, "llama3")
+    translated = adapter._to_litellm_error(core, "llama3")
     assert translated.status_code == status  # type: ignore[attr-defined]
     assert translated.response.status_code == status  # type: ignore[attr-defined]
 
@@ -363,7 +371,7 @@ def test_the_status_matches_litellms_class(core: errors.OpenWebUIError, status: 
 def test_a_rate_limit_carries_retry_after_as_litellm_reads_it() -> None:
     core = errors.RateLimitError("slow down", status_code=429)
     core.retry_after = 3.0
-    translated = adapter.to_litellm_error(core, "llama3")
+    translated = adapter._to_litellm_error(core, "llama3")
     assert translated.response.headers["retry-after"] == "3"  # type: ignore[attr-defined]
     assert translated.retry_after == 3.0  # type: ignore[attr-defined]
 
