@@ -24,6 +24,9 @@ FORBIDDEN = {
         r"|\b(?:127\.0\.0\.1|localhost):\d+",
         re.IGNORECASE,
     ),
+    "the recording machine's upload directory": re.compile(
+        r'"path"\s*:\s*"(?!/app/backend/data/)[^"]*/uploads/'
+    ),
     "a cookie header": re.compile(r"^\s*-?\s*['\"]?(?:set-)?cookie['\"]?\s*:", re.I | re.M),
 }
 
@@ -61,6 +64,7 @@ def test_cassette_holds_no_secret(path: Path) -> None:
         "error: Cannot connect to localhost:11434",
         "      set-cookie:",
         "  Cookie: token=x",
+        '{"path":"/home/ci/stack/run/data/uploads/1_zebra.txt"}',
     ],
 )
 def test_each_kind_of_leak_is_caught(leak: str) -> None:
@@ -71,5 +75,6 @@ def test_placeholders_are_allowed() -> None:
     clean = (
         "authorization:\n- Bearer sk-replay-0000\nuri: http://openwebui.test/api/models\n"
         "body: 'task-runner sk-learn Bearer token <email> <jwt> http://upstream.test/v1 upstream.test'"
+        '\n{"path": "/app/backend/data/uploads/1_zebra.txt"}'
     )
     assert findings(clean) == []

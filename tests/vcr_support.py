@@ -42,6 +42,9 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-
 _LOOPBACK = r"(?:127\.0\.0\.1|localhost|0\.0\.0\.0|\[::1\])"
 LOOPBACK_URL = re.compile(rf"https?://{_LOOPBACK}(?::\d+)?", re.IGNORECASE)
 LOOPBACK_HOST_PORT = re.compile(rf"\b{_LOOPBACK}:\d+", re.IGNORECASE)
+# Open WebUI reports where it stored an upload: the recording machine's data directory.
+UPLOAD_DIR = re.compile(r'("path"\s*:\s*")[^"]*?(/uploads/)')
+SERVER_DATA_DIR = "/app/backend/data"  # where the Open WebUI container keeps its data
 
 
 def _origin(url: str) -> str:
@@ -65,6 +68,7 @@ class Scrubber:
             text = text.replace(self.origin.split("://", 1)[1], PLACEHOLDER_HOST)
         text = LOOPBACK_URL.sub(UPSTREAM_URL, text)
         text = LOOPBACK_HOST_PORT.sub(UPSTREAM_HOST, text)
+        text = UPLOAD_DIR.sub(rf"\g<1>{SERVER_DATA_DIR}\g<2>", text)
         text = JWT.sub(JWT_PLACEHOLDER, text)
         text = SK_KEY.sub(PLACEHOLDER_KEY, text)
         text = BEARER.sub(rf"\g<1>{PLACEHOLDER_KEY}", text)

@@ -208,3 +208,9 @@ def test_scrub_cassette_rewrites_an_unscrubbed_file(tmp_path: Path) -> None:
     assert vcr_support.scrub_tree([tmp_path]) == [cassette]
     assert_clean(cassette.read_text())
     assert vcr_support.scrub_tree([tmp_path]) == []
+
+
+def test_the_recording_machines_upload_directory_becomes_the_servers_own() -> None:
+    text = '{"path":"/tmp/ci/stack/run/data/uploads/1_zebra.txt","other":"/tmp/x"}'
+    scrubbed = vcr_support.Scrubber().text(text)
+    assert scrubbed == '{"path":"/app/backend/data/uploads/1_zebra.txt","other":"/tmp/x"}'
