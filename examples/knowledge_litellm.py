@@ -45,6 +45,9 @@ def main() -> None:
                 model=f"openwebui/{MODEL}", messages=QUESTION, files=[base.name], stream=True
             )
         )
+        # stream_chunk_builder looks up a provider for the bare model id and prints LiteLLM's
+        # "Provider List" banner when it finds none (harmless; any custom provider's ids do).
+        litellm.suppress_debug_info = True
         streamed = litellm.stream_chunk_builder(chunks).choices[0].message
         sources = (streamed.provider_specific_fields or {}).get("sources", [])
         print(f"streamed: {len(chunks)} chunks, {len(sources)} source(s)")

@@ -629,6 +629,21 @@ def _status_path(file_id: str) -> str:
 
 
 def _read_source(source: str | os.PathLike[str] | bytes, filename: str | None) -> tuple[bytes, str]:
+    content, name = _read_content(source, filename)
+    if not content:
+        # Refused before sending: releases disagree on how they say it (0.12 names the empty
+        # content, 0.6 only "Error uploading file"), and nothing can be extracted from nothing.
+        raise KnowledgeError(
+            f"{name!r} is empty: Open WebUI has nothing to extract from it",
+            setting="file",
+            hint="upload a file with text in it",
+        )
+    return content, name
+
+
+def _read_content(
+    source: str | os.PathLike[str] | bytes, filename: str | None
+) -> tuple[bytes, str]:
     if isinstance(source, (bytes, bytearray)):
         if not filename:
             raise ConfigurationError(

@@ -78,6 +78,41 @@ def test_langchain_profile_from_cached_facts(owui_settings: Any) -> None:
     assert profile["max_input_tokens"] == 8192
 
 
+def test_chat_openwebui_profile_is_the_servers_once_the_facts_are_cached(
+    owui_settings: Any,
+) -> None:
+    pytest.importorskip("langchain_core")
+    from openwebui_adapters.langchain import ChatOpenWebUI
+
+    model = owui_settings.models["ollama"]
+    before = ChatOpenWebUI(model=model).profile  # nothing cached: no request, no profile
+    assert not before or "tool_calling" not in before
+    OpenWebUIClient().all_model_facts(details=True)  # same server and key: the same cache
+    profile = ChatOpenWebUI(model=model).profile
+    assert profile is not None
+    assert (profile["tool_calling"], profile["image_inputs"]) == (True, True)
+    assert profile["max_input_tokens"] == 8192
+    given = ChatOpenWebUI(model=model, profile={"max_input_tokens": 5}).profile
+    assert given == {"max_input_tokens": 5}  # the user's profile wins
+
+
+def test_smolagents_flattens_messages_only_for_a_model_without_vision(
+    owui_settings: Any,
+) -> None:
+    pytest.importorskip("smolagents")
+    from openwebui_adapters.smolagents import OpenWebUIModel
+
+    client = OpenWebUIClient()
+    facts = {f.id: f for f in client.all_model_facts(details=True)}
+    vision = OpenWebUIModel(owui_settings.models["ollama"])
+    assert facts[owui_settings.models["ollama"]].capabilities.vision is True
+    assert vision.flatten_messages_as_text is False
+    assert OpenWebUIModel(
+        owui_settings.models["ollama"], flatten_messages_as_text=True
+    ).flatten_messages_as_text
+    assert vision.supports_stop_parameter is True  # Ollama takes `stop`
+
+
 def test_models_command_prints_json_for_scripts(owui_settings: Any) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "openwebui_adapters", "models", "--json"],

@@ -104,10 +104,9 @@ def test_a_damaged_file_fails_processing_with_the_servers_reason(client: OpenWeb
 
 
 def test_an_empty_file_is_refused_as_the_users_to_fix(client: OpenWebUIClient) -> None:
-    with pytest.raises(KnowledgeError) as caught:
+    # Refused before sending (no cassette: nothing is sent), on every release alike.
+    with pytest.raises(KnowledgeError, match="is empty") as caught:
         client.upload_file(b"", filename="empty.txt")
-    assert caught.value.status_code == 400
-    assert "The content provided is empty" in caught.value.message
     assert caught.value.setting == "file"
 
 
@@ -123,7 +122,8 @@ def test_create_add_list_and_delete_a_knowledge_base(client: OpenWebUIClient) ->
     assert added.file_ids == (uploaded.id,)
     listed = {b.id: b for b in client.list_knowledge()}
     assert listed[base.id].name == "Replay Lifecycle"
-    assert listed[base.id].file_count == 1
+    # 0.12 counts a base's files in the list; 0.6 lists none (unknown, not zero).
+    assert listed[base.id].file_count in (1, None)
     client.delete_knowledge("Replay Lifecycle")
     assert base.id not in {b.id for b in client.list_knowledge()}
     client.delete_file(uploaded)

@@ -38,7 +38,11 @@ MESSAGES = [{"role": "user", "content": QUESTION}]
 def _make_base(client: OpenWebUIClient, name: str) -> tuple[KnowledgeBase, list[str]]:
     base = client.create_knowledge(name, description="made by a test, deleted after it")
     file_ids = []
-    for filename, text in (("zebra.txt", ZEBRA), ("invoices.txt", INVOICES), ("canteen.txt", CANTEEN)):
+    for filename, text in (
+        ("zebra.txt", ZEBRA),
+        ("invoices.txt", INVOICES),
+        ("canteen.txt", CANTEEN),
+    ):
         file = client.upload_file(text, filename=filename)
         client.add_file_to_knowledge(base, file)
         file_ids.append(file.id)
@@ -46,7 +50,9 @@ def _make_base(client: OpenWebUIClient, name: str) -> tuple[KnowledgeBase, list[
 
 
 @pytest.fixture
-def handbook(owui_settings: Any, vcr: Any, request: pytest.FixtureRequest) -> Iterator[KnowledgeBase]:
+def handbook(
+    owui_settings: Any, vcr: Any, request: pytest.FixtureRequest
+) -> Iterator[KnowledgeBase]:
     """A knowledge base named after the test, holding three one-line files (recorded with the
     test, as every request of it is)."""
     client = OpenWebUIClient(max_retries=0)

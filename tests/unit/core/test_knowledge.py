@@ -198,7 +198,7 @@ def test_failed_processing_quotes_the_reason_and_names_the_admin(server: Server)
 def test_an_empty_file_refused_at_upload_is_the_users_to_fix(server: Server) -> None:
     server.routes["POST", "/api/v1/files/"] = lambda _: httpx.Response(400, json={"detail": EMPTY})
     with pytest.raises(KnowledgeError) as caught:
-        make_client(server).upload_file(b"", filename="empty.txt")
+        make_client(server).upload_file(b" \n", filename="blank.txt")  # no text in it
     assert caught.value.status_code == 400
     assert caught.value.setting == "file"
     assert "no text Open WebUI can extract" in caught.value.hint
@@ -644,3 +644,10 @@ def test_a_files_item_without_a_type_is_refused_not_silently_ignored_by_the_serv
     with pytest.raises(ConfigurationError, match="needs a 'type'") as caught:
         file_items([{"id": FILE_ID}], BASES)
     assert caught.value.setting == "files"
+
+
+def test_an_empty_file_is_refused_before_anything_is_sent(server: Server) -> None:
+    with pytest.raises(KnowledgeError, match=r"'empty\.txt' is empty") as caught:
+        make_client(server).upload_file(b"", filename="empty.txt")
+    assert caught.value.setting == "file"
+    assert server.requests == []
