@@ -22,6 +22,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ MODEL = "bench-model"
 API_KEY = "sk-bench"
 STREAM_CHUNKS = 1000
 MEMORY_CALLS = 1000
-CONCURRENCY = (1, 10, 100)
+CONCURRENCY = (1, 10, 50, 100)
 # Every contender gets the same limits, so no one pays for (or skips) a different policy: the read
 # timeout all of them default to, and the OpenAI SDK's default of 2 retries (never used here: the
 # server does not fail, so retries cost nothing, but the settings are equal anyway).
@@ -80,13 +81,20 @@ class BenchServer:
 # -- contenders ------------------------------------------------------------------------------
 @dataclass
 class Contender:
-    """One way to call the server: a sync call, a stream of `n` chunks, an async call."""
+    """One way to call the server: a sync call, a stream of `n` chunks, an async call.
+
+    `converse` makes one call with a given conversation, already in the library's own message
+    format (`fmt`: "openai" dicts, "langchain" messages or "smolagents" dicts): see
+    `bench_growth.py`, which builds the same conversation in each format.
+    """
 
     key: str
     label: str
     call: Callable[[], Any] | None = None
     stream: Callable[[int], Iterable[Any]] | None = None
     acall: Callable[[], Awaitable[Any]] | None = None
+    converse: Callable[[Any], Any] | None = None
+    fmt: str = "openai"
 
 
 def _text(n: int | None = None) -> str:
@@ -138,7 +146,12 @@ def build_httpx(url: str) -> Contender:
         response.raise_for_status()
         return response.json()
 
-    return Contender("httpx", "raw httpx (floor)", call, stream, acall)
+    def converse(messages: Any) -> Any:
+        response = client.post(path, json={"model": MODEL, "messages": messages})
+        response.raise_for_status()
+        return response.json()
+
+    return Contender("httpx", "raw httpx (floor)", call, stream, acall, converse)
 
 
 def build_core(url: str) -> Contender:
@@ -156,6 +169,7 @@ def build_core(url: str) -> Contender:
         lambda: client.chat(payload),
         stream,
         lambda: client.achat(payload),
+        lambda messages: client.chat({"model": MODEL, "messages": messages}),
     )
 
 
@@ -184,6 +198,7 @@ def build_openai_sdk(url: str) -> Contender:
         lambda: client.chat.completions.create(model=MODEL, messages=messages),
         stream,
         lambda: aclient.chat.completions.create(model=MODEL, messages=messages),
+        lambda conversation: client.chat.completions.create(model=MODEL, messages=conversation),
     )
 
 
@@ -214,6 +229,7 @@ def build_litellm_openwebui(url: str) -> Contender:
         lambda: litellm.completion(model=model, messages=messages, **options),
         stream,
         lambda: litellm.acompletion(model=model, messages=messages, **options),
+        lambda conversation: litellm.completion(model=model, messages=conversation, **options),
     )
 
 
@@ -244,6 +260,7 @@ def build_litellm_openai(url: str) -> Contender:
         lambda: litellm.completion(model=model, messages=messages, **options),
         stream,
         lambda: litellm.acompletion(model=model, messages=messages, **options),
+        lambda conversation: litellm.completion(model=model, messages=conversation, **options),
     )
 
 
@@ -255,6 +272,8 @@ def _langchain_contender(key: str, label: str, chat: Any) -> Contender:
         lambda: chat.invoke(messages),
         lambda n: chat.stream([("user", _text(n))]),
         lambda: chat.ainvoke(messages),
+        chat.invoke,
+        "langchain",
     )
 
 
@@ -293,7 +312,21 @@ def _smolagents_contender(key: str, label: str, model: Any) -> Contender:
             [{"role": "user", "content": [{"type": "text", "text": _text(n)}]}]
         )
 
-    return Contender(key, label, lambda: model.generate(messages), stream, None)
+    # smolagents has no async API: its async figure is `generate` in a thread pool as large as
+    # the concurrency (what an async application has to do), the same for both models.
+    executors: dict[int, Any] = {}
+
+    async def acall() -> Any:
+        from concurrent.futures import ThreadPoolExecutor
+
+        executor = executors.get(0)
+        if executor is None:
+            executor = executors[0] = ThreadPoolExecutor(max_workers=max(CONCURRENCY))
+        return await asyncio.get_running_loop().run_in_executor(executor, model.generate, messages)
+
+    return Contender(
+        key, label, lambda: model.generate(messages), stream, acall, model.generate, "smolagents"
+    )
 
 
 def build_smolagents_openwebui(url: str) -> Contender:
@@ -352,15 +385,20 @@ STREAM_PAIRS = (
     Pair("langchain_openwebui", "langchain_openai", 0.75, "ChatOpenWebUI vs ChatOpenAI"),
     Pair("smolagents_openwebui", "smolagents_openai", 0.80, "OpenWebUIModel vs OpenAIModel"),
 )
+# What is imported: a module name (`import X`), or a whole statement.
+CORE_IMPORT = "from openwebui_adapters import OpenWebUIClient"
+SMOLAGENTS_PEER_IMPORT = "from smolagents import OpenAIModel"
 IMPORT_PAIRS = (
+    (CORE_IMPORT, "openai"),
     ("openwebui_adapters.litellm", "litellm"),
     ("openwebui_adapters.langchain", "langchain_openai"),
-    ("openwebui_adapters.smolagents", "smolagents"),
+    ("openwebui_adapters.smolagents", SMOLAGENTS_PEER_IMPORT),
 )
 IMPORT_MODULES = (
     "httpx",
     "openwebui_adapters",
     "openwebui_adapters.client",
+    CORE_IMPORT,
     "openai",
     "openwebui_adapters.litellm",
     "litellm",
@@ -368,11 +406,23 @@ IMPORT_MODULES = (
     "langchain_openai",
     "openwebui_adapters.smolagents",
     "smolagents",
+    SMOLAGENTS_PEER_IMPORT,
 )
+
+
+def import_statement(entry: str) -> str:
+    return entry if " " in entry else f"import {entry}"
+
+
+def import_label(entry: str) -> str:
+    return f"`{import_statement(entry)}`"
+
+
 # Importing these must never load litellm.
 NO_LITELLM = (
     "openwebui_adapters",
     "openwebui_adapters.client",
+    CORE_IMPORT,
     "openwebui_adapters.langchain",
     "openwebui_adapters.smolagents",
 )
@@ -517,7 +567,7 @@ async def _bench_async(
     active = [c for c in contenders if c.acall is not None]
     samples: dict[str, dict[str, list[float]]] = {str(c): {} for c in levels}
     for level in levels:
-        count = max(calls, level * 3)  # the same count for every contender at this level
+        count = max(calls, level * 2)  # the same count for every contender at this level
         for contender in active:
             await _throughput(contender.acall, level, level * 2)  # type: ignore[arg-type]
         per = samples[str(level)]
@@ -543,7 +593,7 @@ def bench_async(contenders: list[Contender], reps: int, calls: int) -> dict[str,
 IMPORT_SNIPPET = """
 import json, sys, time
 start = time.perf_counter()
-import {module}
+{statement}
 elapsed = time.perf_counter() - start
 print(json.dumps({{"seconds": elapsed, "loaded": [m for m in {heavy!r} if m in sys.modules]}}))
 """
@@ -559,7 +609,7 @@ def bench_imports(reps: int) -> dict[str, Any]:
         for module in rotated(modules, rep):
             if module in errors:
                 continue
-            code = IMPORT_SNIPPET.format(module=module, heavy=HEAVY_MODULES)
+            code = IMPORT_SNIPPET.format(statement=import_statement(module), heavy=HEAVY_MODULES)
             done = subprocess.run(
                 [sys.executable, "-c", code], capture_output=True, text=True, check=False
             )
@@ -591,6 +641,139 @@ def memory_worker(key: str, url: str, calls: int) -> None:
         contender.call()
     gc.collect()
     print(json.dumps({"rss_after_first": before, "rss_after": rss_bytes()}))
+
+
+HEADERS_KEYS = ("litellm_openwebui", "litellm_openai")
+HEADERS_CALLS = 10_000
+HEADERS_ABORT_MIB = 1536  # a leak that large stops the worker early (the machine is shared)
+
+
+def headers_worker(key: str, url: str, calls: int) -> None:
+    """Inside a fresh interpreter: `calls` LiteLLM calls, each with its own extra_headers and
+    timeout; prints RSS before and after, and the pools the process holds."""
+    litellm = _quiet_litellm()
+    if key == "litellm_openwebui":
+        adapter = importlib.import_module("openwebui_adapters.litellm")
+        register = getattr(adapter, "register", None)
+        if callable(register):
+            register()
+        model, base = f"openwebui/{MODEL}", url
+    else:
+        model, base = f"openai/{MODEL}", f"{url}/api"
+    messages = _messages()
+
+    def call(i: int) -> None:
+        litellm.completion(
+            model=model,
+            messages=messages,
+            api_base=base,
+            api_key=API_KEY,
+            max_retries=MAX_RETRIES,
+            extra_headers={"X-Bench-Call": str(i), "X-Bench-Tenant": f"tenant-{i % 997}"},
+            timeout=60.0 + i / 1000,
+        )
+
+    for i in range(20):  # warm-up: imports, caches, the first pool
+        call(-1 - i)
+    gc.collect()
+    before = rss_bytes()
+    done = 0
+    aborted = False
+    started = time.perf_counter()
+    for i in range(calls):
+        call(i)
+        done += 1
+        if i % 500 == 499 and rss_bytes() - before > HEADERS_ABORT_MIB * 2**20:
+            aborted = True
+            break
+    elapsed = time.perf_counter() - started
+    gc.collect()
+    after = rss_bytes()
+    pools = None
+    try:
+        from openwebui_adapters.connection import shared_connections
+
+        pools = shared_connections()
+    except ImportError:
+        pass
+    cached = None
+    cache = getattr(litellm, "in_memory_llm_clients_cache", None)
+    for attr in ("cache_dict", "_cache"):
+        if cache is not None and isinstance(getattr(cache, attr, None), dict):
+            cached = len(getattr(cache, attr))
+            break
+    print(
+        json.dumps(
+            {
+                "rss_before": before,
+                "rss_after": after,
+                "calls": done,
+                "aborted": aborted,
+                "seconds": elapsed,
+                "shared_connections": pools,
+                "litellm_cached_clients": cached,
+            }
+        )
+    )
+
+
+def bench_headers(url: str, keys: list[str], calls: int) -> dict[str, Any]:
+    """`headers_worker` per contender, each in its own interpreter, both at once (RSS, not time)."""
+    running = {}
+    for key in keys:
+        command = [sys.executable, __file__, "--worker-headers", key, "--server", url]
+        command += ["--calls", str(calls)]
+        running[key] = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    results: dict[str, Any] = {}
+    for key, process in running.items():
+        try:
+            stdout, stderr = process.communicate(timeout=1800)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+        if process.returncode != 0:
+            results[key] = {"error": (stderr.strip().splitlines() or ["failed"])[-1][:160]}
+        else:
+            results[key] = json.loads(stdout.strip().splitlines()[-1])
+    return {"results": results, "config": {"calls": calls}}
+
+
+def server_counts(url: str) -> dict[str, int]:
+    """The server's counters, asked over a connection of its own (counted: subtract 1)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/bench/stats", timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+def bench_connections(url: str, contenders: list[Contender], count: int) -> dict[str, Any]:
+    """New TCP connections the server accepted during `count` sequential calls (and streams)
+    of each contender on its warm client; the contenders run one after another."""
+    out: dict[str, dict[str, int]] = {}
+    for contender in contenders:
+        per: dict[str, int] = {}
+        for mode in ("calls", "streams"):
+            run: Callable[[], Any] | None
+            if mode == "calls":
+                run = contender.call
+            elif contender.stream is not None:
+                stream = contender.stream
+                run = lambda stream=stream: sum(1 for _ in stream(10))  # type: ignore[misc]  # noqa: E731
+            else:
+                run = None
+            if run is None:
+                continue
+            run()  # the client's pool holds a connection before counting starts
+            before = server_counts(url)
+            for _ in range(count):
+                run()
+            after = server_counts(url)
+            per[mode] = after["accepted"] - before["accepted"] - 1
+            per[f"{mode}_requests"] = after["requests"] - before["requests"] - 1
+        out[contender.key] = per
+    return {"results": out, "config": {"count": count}}
 
 
 def bench_memory(url: str, keys: list[str], calls: int, parallel: int = 2) -> dict[str, Any]:
@@ -721,6 +904,179 @@ def stream_ratio(
     return statistics.median(rest[pair.ours]) / statistics.median(rest[pair.theirs]), low, high
 
 
+ASYNC_PAIRS = (
+    Pair("core", "httpx", 0.95, "core vs raw httpx"),
+    Pair("litellm_openwebui", "litellm_openai", 1.0, "LiteLLM openwebui/ vs openai/"),
+    Pair("langchain_openwebui", "langchain_openai", 1.0, "ChatOpenWebUI vs ChatOpenAI"),
+    Pair(
+        "smolagents_openwebui", "smolagents_openai", 1.0, "OpenWebUIModel vs OpenAIModel (threads)"
+    ),
+)
+GROWTH_PAIRS = (
+    Pair("core", "httpx", 1.0, "core vs raw httpx"),
+    Pair("litellm_openwebui", "litellm_openai", 1.0, "LiteLLM openwebui/ vs openai/"),
+    Pair("langchain_openwebui", "langchain_openai", 1.0, "ChatOpenWebUI vs ChatOpenAI"),
+    Pair("smolagents_openwebui", "smolagents_openai", 1.0, "OpenWebUIModel vs OpenAIModel"),
+)
+OURS = ("core", "litellm_openwebui", "langchain_openwebui", "smolagents_openwebui")
+MAX_CONNECTIONS = 2
+HEADERS_GROWTH_MIB = 1.0
+
+
+def target_row(
+    name: str, r: tuple[float, float, float] | None, goal: float, *, higher: bool = False
+) -> str:
+    """One row of the Targets table for a ratio (ours / theirs) with its 90% interval."""
+    goal_text = f">= {goal}x" if higher else f"<= {goal}x"
+    if r is None:
+        return f"| {name} | n/a | {goal_text} | n/a | not measured |"
+    met = r[0] >= goal if higher else r[0] <= goal
+    if (r[1] >= goal) if higher else (r[2] <= goal):
+        where = "all on the good side"
+    elif (r[2] < goal) if higher else (r[1] > goal):
+        where = "all on the bad side"
+    else:
+        where = "straddles goal"
+    return (
+        f"| {name} | {r[0]:.2f}x ({r[1]:.2f}-{r[2]:.2f}) | {goal_text} | {where} | "
+        f"{'met' if met else '**missed**'} |"
+    )
+
+
+def async_ratio(
+    results: dict[str, Any], pair: Pair, level: str
+) -> tuple[float, float, float] | None:
+    aio = results.get("async")
+    per = aio["samples"].get(level, {}) if aio else {}
+    if pair.ours not in per or pair.theirs not in per:
+        return None
+    ours, theirs = per[pair.ours], per[pair.theirs]
+    low, high = ratio_interval(ours, theirs)
+    return statistics.median(ours) / statistics.median(theirs), low, high
+
+
+def extra_sections(results: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(markdown sections, target rows) of the measurements added for issue #16."""
+    import bench_growth
+    import bench_knowledge
+    import bench_proxy
+
+    names = labels(results)
+    lines: list[str] = []
+    targets: list[str] = []
+    aio = results.get("async")
+    if aio:
+        for level in aio["samples"]:
+            for pair in ASYNC_PAIRS:
+                r = async_ratio(results, pair, level)
+                if r is not None:
+                    targets.append(
+                        target_row(
+                            f"async throughput at concurrency {level}: {pair.name}",
+                            r,
+                            pair.target,
+                            higher=True,
+                        )
+                    )
+    if results.get("proxy"):
+        if "error" in results["proxy"]:
+            lines += ["## LiteLLM Proxy under load", "", f"Failed: {results['proxy']['error']}", ""]
+        else:
+            more, rows = bench_proxy.render(results["proxy"], target_row)
+            lines += more
+            targets += rows
+    growth = results.get("growth") or {}
+    for part, title, unit in (
+        ("conversation", "Per call against conversation length", "message"),
+        ("stream", "Per stream against stream length", "chunk"),
+    ):
+        if part in growth:
+            more, rows = bench_growth.render(
+                title, unit, growth[part], names, list(GROWTH_PAIRS), target_row
+            )
+            lines += more
+            targets += rows
+    conns = results.get("connections")
+    if conns:
+        count = conns["config"]["count"]
+        lines += [
+            "## Connections",
+            "",
+            f"TCP connections the server accepted during {count} sequential calls, and during "
+            f"{count} sequential 10-chunk streams, on one warm client per contender (requests the "
+            "server received in brackets).",
+            "",
+            "| contender | new connections, calls | new connections, streams |",
+            "| --- | --- | --- |",
+        ]
+        for key, per in conns["results"].items():
+            lines.append(
+                f"| {names.get(key, key)} | {per.get('calls', 'n/a')} "
+                f"({per.get('calls_requests', '-')}) | {per.get('streams', 'n/a')} "
+                f"({per.get('streams_requests', '-')}) |"
+            )
+            if key in OURS:
+                for mode in ("calls", "streams"):
+                    if mode in per:
+                        ok = per[mode] <= MAX_CONNECTIONS
+                        targets.append(
+                            f"| connections for {count} sequential {mode}: {names.get(key, key)} "
+                            f"| {per[mode]} | <= {MAX_CONNECTIONS} | n/a | "
+                            f"{'met' if ok else '**missed**'} |"
+                        )
+        lines.append("")
+    headers = results.get("headers")
+    if headers:
+        calls = headers["config"]["calls"]
+        lines += [
+            "## Memory with per-call headers and timeouts",
+            "",
+            f"{calls} `litellm.completion` calls in a fresh interpreter per contender, each call "
+            "with its own `extra_headers` and `timeout`; resident size after 20 warm-up calls and "
+            "after all of them (a worker stops early past "
+            f"{HEADERS_ABORT_MIB} MiB of growth), and the pools left.",
+            "",
+            "| contender | calls made | RSS before MiB | growth MiB | shared pools (core) | "
+            "LiteLLM cached clients | s |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        mib = 2**20
+        for key, m in headers["results"].items():
+            if "error" in m:
+                lines.append(f"| {names.get(key, key)} | failed: {m['error']} | | | | | |")
+                continue
+            growth_mib = (m["rss_after"] - m["rss_before"]) / mib
+            lines.append(
+                f"| {names.get(key, key)} | {m['calls']}{' (stopped)' if m['aborted'] else ''} | "
+                f"{m['rss_before'] / mib:.1f} | {growth_mib:.1f} | {m['shared_connections']} | "
+                f"{m['litellm_cached_clients']} | {m['seconds']:.0f} |"
+            )
+            if key == "litellm_openwebui":
+                # A shorter (quick) run is judged by its growth scaled to the target's count.
+                scaled = growth_mib * HEADERS_CALLS / max(1, m["calls"])
+                shown = f"{growth_mib:.1f} MiB" + (
+                    f" ({scaled:.1f} MiB scaled to {HEADERS_CALLS})"
+                    if m["calls"] != HEADERS_CALLS
+                    else ""
+                )
+                targets.append(
+                    f"| {m['calls']} LiteLLM calls with distinct headers/timeout: RSS growth "
+                    f"| {shown} | <= {HEADERS_GROWTH_MIB} MiB per {HEADERS_CALLS} | n/a | "
+                    f"{'met' if scaled <= HEADERS_GROWTH_MIB else '**missed**'} |"
+                )
+                pools = m["shared_connections"]
+                targets.append(
+                    f"| ... and pools left (one server) | {pools} | 1 | n/a | "
+                    f"{'met' if pools == 1 else '**missed**'} |"
+                )
+        lines.append("")
+    if results.get("knowledge"):
+        more, rows = bench_knowledge.render(results["knowledge"], target_row)
+        lines += more
+        targets += rows
+    return lines, targets
+
+
 def render_markdown(results: dict[str, Any]) -> str:
     names = labels(results)
     out = ["# Benchmark results", ""]
@@ -780,13 +1136,15 @@ def render_markdown(results: dict[str, Any]) -> str:
         if imports and module in imports["loaded"]:
             clean = "litellm" not in imports["loaded"][module]
             out.append(
-                f"| `import {module}` loads no litellm | {'no litellm' if clean else 'litellm loaded'} | no litellm | n/a | {'met' if clean else '**missed**'} |"
+                f"| {import_label(module)} loads no litellm | {'no litellm' if clean else 'litellm loaded'} | no litellm | n/a | {'met' if clean else '**missed**'} |"
             )
         else:
             reason = imports["errors"].get(module, "not measured") if imports else "not measured"
             out.append(
-                f"| `import {module}` loads no litellm | n/a ({reason}) | no litellm | n/a | not measured |"
+                f"| {import_label(module)} loads no litellm | n/a ({reason}) | no litellm | n/a | not measured |"
             )
+    new_sections, new_targets = extra_sections(results)
+    out += new_targets
     out.append("")
     verdicts = [line.rsplit("|", 2)[-2].strip() for line in out[targets_at:] if line]
     missed = verdicts.count("**missed**")
@@ -892,20 +1250,24 @@ def render_markdown(results: dict[str, Any]) -> str:
             )
         out.append("")
         out += [
-            "| pair (throughput, ours / theirs; higher is better) | " + " | ".join(levels) + " |",
-            "| --- | " + " | ".join("---" for _ in levels) + " |",
+            "| pair (throughput, ours / theirs; higher is better; 90% interval) | "
+            + " | ".join(levels)
+            + " | goal |",
+            "| --- | " + " | ".join("---" for _ in levels) + " | --- |",
         ]
-        for pair in CALL_PAIRS:
+        for pair in ASYNC_PAIRS:
             if pair.ours in keys and pair.theirs in keys:
-                out.append(
-                    f"| {pair.name} | "
-                    + " | ".join(
-                        f"{aio['stats'][c][pair.ours] / aio['stats'][c][pair.theirs]:.2f}x"
-                        for c in levels
-                    )
-                    + " |"
-                )
-        out.append("")
+                cells = []
+                for c in levels:
+                    r = async_ratio(results, pair, c)
+                    cells.append(f"{r[0]:.2f}x ({r[1]:.2f}-{r[2]:.2f})" if r else "n/a")
+                out.append(f"| {pair.name} | " + " | ".join(cells) + f" | >= {pair.target}x |")
+        out += [
+            "",
+            "smolagents has no async API: its figures are `generate` run in a thread pool as "
+            "large as the concurrency, the same for both models.",
+            "",
+        ]
 
     if imports:
         out += [
@@ -920,16 +1282,20 @@ def render_markdown(results: dict[str, Any]) -> str:
             if module in imports["stats"]:
                 loaded = ", ".join(imports["loaded"][module]) or "none"
                 out.append(
-                    f"| `{module}` | {imports['stats'][module]['median'] * 1000:.0f} | {loaded} |"
+                    f"| {import_label(module)} | {imports['stats'][module]['median'] * 1000:.0f} | {loaded} |"
                 )
             elif module in imports["errors"]:
-                out.append(f"| `{module}` | failed: {imports['errors'][module]} | |")
+                out.append(f"| {import_label(module)} | failed: {imports['errors'][module]} | |")
         out.append("")
+        out += ["| adapter import / peer import | ratio (90% interval) |", "| --- | --- |"]
         for ours, theirs in IMPORT_PAIRS:
-            st = imports["stats"]
+            st = imports["samples"]
             if ours in st and theirs in st:
+                low, high = ratio_interval(st[ours], st[theirs])
+                ratio = statistics.median(st[ours]) / statistics.median(st[theirs])
                 out.append(
-                    f"- `{ours}` / `{theirs}`: {st[ours]['median'] / st[theirs]['median']:.2f}x"
+                    f"| {import_label(ours)} / {import_label(theirs)} | {ratio:.2f}x "
+                    f"({low:.2f}-{high:.2f}) |"
                 )
         out.append("")
 
@@ -955,6 +1321,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             )
         out.append("")
 
+    out += new_sections
     findings = HERE / "FINDINGS.md"
     if findings.exists():
         out += [findings.read_text().strip(), ""]
@@ -1112,7 +1479,30 @@ def profile(url: str, key: str, calls: int, stream: bool) -> None:
 
 
 # -- main ------------------------------------------------------------------------------------
-SECTIONS = ("calls", "streams", "async", "imports", "memory")
+SECTIONS = (
+    "calls",
+    "streams",
+    "async",
+    "growth",
+    "connections",
+    "imports",
+    "memory",
+    "headers",
+    "proxy",
+)
+# Quick run, full run: the repetition counts of each section.
+PLAN = {
+    "calls": ((20, 5), (80, 8)),  # repetitions, calls per turn
+    "streams": ((8, 1), (30, 1)),  # repetitions, streams per turn
+    "async": ((5, 60), (9, 150)),  # repetitions, calls per contender and level (at least)
+    "conversation": ((5, 3), (10, 4)),  # repetitions, calls per turn
+    "stream_lengths": ((2,), (4,)),  # repetitions
+    "imports": ((3,), (5,)),
+    "headers": ((3000,), (HEADERS_CALLS,)),  # LiteLLM calls per worker
+    "proxy": ((3, 100), (6, 200)),  # rounds, requests per round and proxy
+}
+PROXY_CONCURRENCY = 50
+CONNECTION_OPS = 100
 
 
 def main() -> None:
@@ -1124,6 +1514,16 @@ def main() -> None:
         "--out", default=str(HERE), help="where RESULTS.md, results.json, chart.svg go"
     )
     parser.add_argument("--server", help="use a running server instead of starting one")
+    parser.add_argument(
+        "--knowledge",
+        action="store_true",
+        help="only the knowledge measurement, against a real Open WebUI (starts its own stack); "
+        "merged into the saved results.json",
+    )
+    parser.add_argument("--knowledge-reps", type=int, default=5, help="uploads per way")
+    parser.add_argument(
+        "--knowledge-url", help="a running Open WebUI (key in OPENWEBUI_API_KEY) instead of a stack"
+    )
     parser.add_argument("--profile", metavar="CONTENDER", help="cProfile one contender and exit")
     parser.add_argument("--stream", action="store_true", help="with --profile: profile streams")
     parser.add_argument("--calls", type=int, default=0, help="calls for --profile / memory")
@@ -1133,8 +1533,12 @@ def main() -> None:
         help="write RESULTS.md and chart.svg again from a saved results.json; measure nothing",
     )
     parser.add_argument("--worker-memory", metavar="CONTENDER", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-headers", metavar="CONTENDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.worker_headers:
+        headers_worker(args.worker_headers, args.server, args.calls or HEADERS_CALLS)
+        return
     if args.worker_memory:
         memory_worker(args.worker_memory, args.server, args.calls or MEMORY_CALLS)
         return
@@ -1143,6 +1547,40 @@ def main() -> None:
         out = Path(args.out)
         (out / "RESULTS.md").write_text(render_markdown(saved))
         (out / "chart.svg").write_text(render_svg(saved) + "\n")
+        return
+
+    if args.knowledge:
+        import bench_knowledge
+
+        out = Path(args.out)
+        saved_path = out / "results.json"
+        saved = json.loads(saved_path.read_text()) if saved_path.exists() else None
+        state_dir = os.environ.get("OPENWEBUI_STACK_STATE_DIR", "/tmp/openwebui-bench-stack")
+        data = bench_knowledge.bench_knowledge(
+            args.knowledge_reps, log, args.knowledge_url, state_dir
+        )
+        data["when"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        if saved is None:
+            print(json.dumps(data, indent=1))
+            return
+        saved["knowledge"] = data
+        saved_path.write_text(json.dumps(saved, indent=1) + "\n")
+        (out / "RESULTS.md").write_text(render_markdown(saved))
+        (out / "chart.svg").write_text(render_svg(saved) + "\n")
+        print(
+            "\n".join(
+                extra_sections(
+                    {
+                        **saved,
+                        "async": None,
+                        "proxy": None,
+                        "growth": None,
+                        "connections": None,
+                        "headers": None,
+                    }
+                )[0]
+            )
+        )
         return
 
     started = time.perf_counter()
@@ -1181,23 +1619,42 @@ def main() -> None:
         log(f"server {url}; contenders: {', '.join(c.key for c in contenders)}")
         for key, reason in missing.items():
             log(f"skipped {key}: {reason}")
+
+        def plan(name: str) -> tuple[int, ...]:
+            return PLAN[name][0 if quick else 1]
+
         if "calls" in sections:
-            reps, batch = (20, 5) if quick else (80, 8)
+            reps, batch = plan("calls")
             log("per-call latency")
             results["calls"] = bench_calls(contenders, reps, batch, warmup=20)
             results["calls"]["config"] = {"reps": reps, "batch": batch}
         if "streams" in sections:
-            reps, per_turn = (8, 1) if quick else (30, 1)
+            reps, per_turn = plan("streams")
             log("streaming")
             results["streams"] = bench_streams(contenders, reps, per_turn, STREAM_CHUNKS)
             results["streams"]["config"] = {"reps": reps, "per_turn": per_turn}
         if "async" in sections:
-            reps, calls = (2, 100) if quick else (3, 200)
+            reps, calls = plan("async")
             log("async throughput")
             results["async"] = bench_async(contenders, reps, calls)
             results["async"]["config"] = {"reps": reps, "calls": calls}
+        if "growth" in sections:
+            import bench_growth
+
+            reps, batch = plan("conversation")
+            log("per call against conversation length")
+            conversation = bench_growth.bench_conversations(contenders, reps, batch)
+            conversation["config"] = {"reps": reps, "batch": batch}
+            (reps,) = plan("stream_lengths")
+            log("per stream against stream length")
+            streamed = bench_growth.bench_stream_lengths(contenders, reps)
+            streamed["config"] = {"reps": reps}
+            results["growth"] = {"conversation": conversation, "stream": streamed}
+        if "connections" in sections:
+            log("connections")
+            results["connections"] = bench_connections(url, contenders, CONNECTION_OPS)
         if "imports" in sections:
-            reps = 2 if quick else 4
+            (reps,) = plan("imports")
             log("import time")
             results["imports"] = bench_imports(reps)
             results["imports"]["config"] = {"reps": reps}
@@ -1208,6 +1665,31 @@ def main() -> None:
                 "results": bench_memory(url, [c.key for c in contenders if c.call], calls),
                 "config": {"calls": calls},
             }
+        if "headers" in sections:
+            (calls,) = plan("headers")
+            log(f"memory with per-call headers ({calls} LiteLLM calls per contender)")
+            results["headers"] = bench_headers(url, [k for k in HEADERS_KEYS if k in keys], calls)
+        if "proxy" in sections:
+            import bench_proxy
+
+            rounds, per_round = plan("proxy")
+            log("LiteLLM Proxy under load")
+            try:
+                results["proxy"] = bench_proxy.bench_proxy(
+                    url,
+                    Path(tempfile.mkdtemp(prefix="bench-proxy-")),
+                    rounds,
+                    per_round,
+                    PROXY_CONCURRENCY,
+                    log,
+                )
+            except Exception as exc:  # reported, the rest of the run stands
+                results["proxy"] = {"error": f"{type(exc).__name__}: {str(exc)[:600]}"}
+        previous = Path(args.out) / "results.json"
+        if previous.exists():  # the knowledge figures come from a separate (online) run: kept
+            kept = json.loads(previous.read_text()).get("knowledge")
+            if kept:
+                results["knowledge"] = kept
         results["meta"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         results["meta"]["duration_s"] = time.perf_counter() - started
     finally:

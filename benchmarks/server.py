@@ -1,7 +1,9 @@
 """A fast local Open WebUI stand-in for benchmarks: asyncio streams, one write per response.
 
 It answers `GET /api/models` and `POST /api/chat/completions` (a JSON completion, or an SSE
-stream when the body says `"stream": true`), over HTTP/1.1 keep-alive, and nothing else. The
+stream when the body says `"stream": true`), over HTTP/1.1 keep-alive, and `GET /bench/stats`
+(`{"accepted": N, "requests": M}`: TCP connections accepted and requests answered since start,
+the asking connection and request included), and nothing else. The
 number of content chunks in a stream comes from the `X-Bench-Chunks` header, or from a
 `chunks=N` in the last message, else `--chunks` (default 10). Responses are built once per
 (model, chunks, usage) and cached, so what a benchmark measures is the client, not this server.
@@ -25,6 +27,15 @@ MODELS_PATH = b"/api/models"
 CREATED = 1700000000
 CHUNKS_IN_TEXT = re.compile(r"chunks=(\d+)")
 MAX_BODY = 16 * 1024 * 1024
+STATS_PATH = b"/bench/stats"
+# Above this size a request body is scanned, not parsed: a 1,000-message conversation would
+# otherwise cost the server (and so every contender's clock) a json.loads per call.
+SCAN_ABOVE = 32 * 1024
+MODEL_IN_BODY = re.compile(rb'"model"\s*:\s*"([^"]*)"')
+STREAM_IN_BODY = re.compile(rb'"stream"\s*:\s*true')
+USAGE_IN_BODY = re.compile(rb'"include_usage"\s*:\s*true')
+CHUNKS_IN_BODY = re.compile(rb"chunks=(\d+)")
+COUNTS = {"accepted": 0, "requests": 0}
 
 MODELS = [
     {
@@ -137,6 +148,10 @@ def answer(
     path = path.split(b"?", 1)[0]
     if path == MODELS_PATH and method == b"GET":
         return MODELS_RESPONSE
+    if path == STATS_PATH and method == b"GET":
+        return _response(json.dumps(COUNTS).encode())
+    if path == CHAT_PATH and method == b"POST" and len(body) > SCAN_ABOVE:
+        return _scanned(headers, body, chunks)
     if path == CHAT_PATH and method == b"POST":
         try:
             request = json.loads(body)
@@ -152,9 +167,24 @@ def answer(
     return NOT_FOUND
 
 
+def _scanned(headers: dict[bytes, bytes], body: bytes, chunks: int) -> bytes:
+    """The answer to a large request, from a scan of its body (the last `chunks=N` counts)."""
+    model_match = MODEL_IN_BODY.search(body)
+    model = model_match.group(1).decode() if model_match else "bench-model"
+    if STREAM_IN_BODY.search(body):
+        if b"x-bench-chunks" in headers:
+            count = int(headers[b"x-bench-chunks"])
+        else:
+            found = CHUNKS_IN_BODY.findall(body)
+            count = int(found[-1]) if found else chunks
+        return stream_response(model, count, bool(USAGE_IN_BODY.search(body)))
+    return completion_response(model)
+
+
 async def serve_connection(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, chunks: int
 ) -> None:
+    COUNTS["accepted"] += 1
     try:
         while True:
             try:
@@ -172,6 +202,7 @@ async def serve_connection(
             if length > MAX_BODY:
                 return
             body = await reader.readexactly(length) if length else b""
+            COUNTS["requests"] += 1
             writer.write(answer(method, path, headers, body, chunks))
             await writer.drain()
             if headers.get(b"connection", b"").lower() == b"close":
