@@ -150,6 +150,53 @@ async def _adrain(texts: AsyncIterator[str]) -> None:
         pass
 
 
+class _Attempts:
+    """The retry decision for one request, without I/O: the drivers only send and sleep."""
+
+    def __init__(self, api_key: str, max_retries: int, statuses: frozenset[int]) -> None:
+        self.api_key = api_key
+        self.max_retries = max_retries
+        self.statuses = statuses
+        self.count = 0
+
+    def failed(self, error: OpenWebUIError, *, started: bool = False) -> None:
+        """Mask the key in `error`; re-raise it when the answer had already started."""
+        without_key(error, self.api_key)
+        if started:
+            raise error
+
+    def delay(self, error: OpenWebUIError) -> float:
+        """Seconds before the next attempt; re-raises `error` when there is none."""
+        self.count += 1
+        return retry_delay(error, self.count, self.max_retries, self.statuses)
+
+
+def _is_stream(response: httpx.Response) -> bool:
+    """Whether an answer to a stream request is an event stream to read as it arrives; else it
+    is read whole (a failure, the web UI's page, or a JSON answer)."""
+    if not response.is_success or is_html(response):
+        return False
+    return "text/event-stream" in response.headers.get("content-type", "")
+
+
+def _whole_answer(
+    response: httpx.Response, url: str, model: str | None, diagnose: Diagnose | None = None
+) -> Iterator[dict[str, Any]]:
+    """A stream request's answer that was read whole: the diagnosed error, or, for a JSON
+    answer (some errors come with 200), the equivalent chunks."""
+    _check(response, model, diagnose)
+    yield from _non_stream_as_chunks(_json(response), url)
+
+
+def _broken(exc: httpx.TransportError, url: str, started: bool) -> OpenWebUIError:
+    """A transport failure: before the first chunk the diagnosed error (retried as such),
+    after it a ResponseError (never retried: part of the answer is already out)."""
+    error = error_from_transport(exc, url)
+    if started:
+        return ResponseError(f"The stream from {url} broke off: {error.message}", url=url)
+    return error
+
+
 class Sender:
     """Sends requests over a shared `Connection` with one client's headers, timeouts, retries."""
 
@@ -161,6 +208,9 @@ class Sender:
 
     def _timeout(self, timeout: float | None) -> httpx.Timeout | float:
         return self.timeout if timeout is None else timeout
+
+    def _attempts(self, statuses: frozenset[int]) -> _Attempts:
+        return _Attempts(self.connection.api_key, self.max_retries, statuses)
 
     # -- sync ------------------------------------------------------------------------------
     def request_json(
@@ -179,7 +229,7 @@ class Sender:
         """One JSON request and its decoded answer."""
         url = self.connection.url(path)
         client = self.connection.client
-        attempt = 0
+        attempts = self._attempts(retry_statuses)
         while True:
             try:
                 try:
@@ -197,13 +247,13 @@ class Sender:
                 _check(response, model, diagnose)
                 return _json(response)
             except OpenWebUIError as error:
-                without_key(error, self.connection.api_key)
-                sent_base = url.removesuffix(path)
-                if rebase(self.connection, error, sent_base, self.headers, self.timeout):
+                attempts.failed(error)
+                if rebase(
+                    self.connection, error, url.removesuffix(path), self.headers, self.timeout
+                ):
                     url = self.connection.url(path)
                     continue
-                attempt += 1
-                time.sleep(retry_delay(error, attempt, self.max_retries, retry_statuses))
+                time.sleep(attempts.delay(error))
 
     def stream_chunks(
         self, path: str, body: dict[str, Any], *, model: str | None = None
@@ -211,7 +261,7 @@ class Sender:
         """POST and yield the SSE chunks; errors before the first chunk are retried."""
         url = self.connection.url(path)
         client = self.connection.client
-        attempt = 0
+        attempts = self._attempts(RETRY_STATUSES)
         while True:
             started = False
             try:
@@ -219,14 +269,9 @@ class Sender:
                     with client.stream(
                         "POST", url, json=body, headers=self.headers, timeout=self.timeout
                     ) as response:
-                        if not response.is_success or is_html(response):
+                        if not _is_stream(response):
                             response.read()
-                            _check(response, model)
-                        if "text/event-stream" not in response.headers.get("content-type", ""):
-                            # Some errors come back as JSON with 200; a plain JSON answer is one chunk.
-                            response.read()
-                            data = _json(response)
-                            yield from _non_stream_as_chunks(data, url)
+                            yield from _whole_answer(response, url, model)
                             return
                         texts = response.iter_text()
                         for chunk in iter_text_chunks(texts, url):
@@ -235,22 +280,15 @@ class Sender:
                         _drain(texts)
                         return
                 except httpx.TransportError as exc:
-                    error = error_from_transport(exc, url)
-                    if started:
-                        raise ResponseError(
-                            f"The stream from {url} broke off: {error.message}", url=url
-                        ) from exc
-                    raise error from exc
+                    raise _broken(exc, url, started) from exc
             except OpenWebUIError as error:
-                without_key(error, self.connection.api_key)
-                if started:
-                    raise
-                sent_base = url.removesuffix(path)
-                if rebase(self.connection, error, sent_base, self.headers, self.timeout):
+                attempts.failed(error, started=started)
+                if rebase(
+                    self.connection, error, url.removesuffix(path), self.headers, self.timeout
+                ):
                     url = self.connection.url(path)
                     continue
-                attempt += 1
-                time.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
+                time.sleep(attempts.delay(error))
 
     def stream_text(
         self,
@@ -264,7 +302,7 @@ class Sender:
         chunks); errors before the answer starts are retried, a break after it is not."""
         url = self.connection.url(path)
         client = self.connection.client
-        attempt = 0
+        attempts = self._attempts(RETRY_STATUSES)
         while True:
             started = False
             try:
@@ -285,11 +323,8 @@ class Sender:
                 except httpx.TransportError as exc:
                     raise error_from_transport(exc, url) from exc
             except OpenWebUIError as error:
-                without_key(error, self.connection.api_key)
-                if started:
-                    raise
-                attempt += 1
-                time.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
+                attempts.failed(error, started=started)
+                time.sleep(attempts.delay(error))
 
     # -- async -----------------------------------------------------------------------------
     async def arequest_json(
@@ -308,7 +343,7 @@ class Sender:
         """The async twin of `request_json`."""
         url = self.connection.url(path)
         client = self.connection.async_client
-        attempt = 0
+        attempts = self._attempts(retry_statuses)
         while True:
             try:
                 try:
@@ -326,13 +361,12 @@ class Sender:
                 _check(response, model, diagnose)
                 return _json(response)
             except OpenWebUIError as error:
-                without_key(error, self.connection.api_key)
+                attempts.failed(error)
                 sent_base = url.removesuffix(path)
                 if await arebase(self.connection, error, sent_base, self.headers, self.timeout):
                     url = self.connection.url(path)
                     continue
-                attempt += 1
-                await asyncio.sleep(retry_delay(error, attempt, self.max_retries, retry_statuses))
+                await asyncio.sleep(attempts.delay(error))
 
     async def astream_chunks(
         self, path: str, body: dict[str, Any], *, model: str | None = None
@@ -340,7 +374,7 @@ class Sender:
         """The async twin of `stream_chunks`."""
         url = self.connection.url(path)
         client = self.connection.async_client
-        attempt = 0
+        attempts = self._attempts(RETRY_STATUSES)
         while True:
             started = False
             try:
@@ -348,12 +382,9 @@ class Sender:
                     async with client.stream(
                         "POST", url, json=body, headers=self.headers, timeout=self.timeout
                     ) as response:
-                        if not response.is_success or is_html(response):
+                        if not _is_stream(response):
                             await response.aread()
-                            _check(response, model)
-                        if "text/event-stream" not in response.headers.get("content-type", ""):
-                            await response.aread()
-                            for chunk in _non_stream_as_chunks(_json(response), url):
+                            for chunk in _whole_answer(response, url, model):
                                 yield chunk
                             return
                         atexts = response.aiter_text()
@@ -363,22 +394,14 @@ class Sender:
                         await _adrain(atexts)
                         return
                 except httpx.TransportError as exc:
-                    error = error_from_transport(exc, url)
-                    if started:
-                        raise ResponseError(
-                            f"The stream from {url} broke off: {error.message}", url=url
-                        ) from exc
-                    raise error from exc
+                    raise _broken(exc, url, started) from exc
             except OpenWebUIError as error:
-                without_key(error, self.connection.api_key)
-                if started:
-                    raise
+                attempts.failed(error, started=started)
                 sent_base = url.removesuffix(path)
                 if await arebase(self.connection, error, sent_base, self.headers, self.timeout):
                     url = self.connection.url(path)
                     continue
-                attempt += 1
-                await asyncio.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
+                await asyncio.sleep(attempts.delay(error))
 
     async def astream_text(
         self,
@@ -391,7 +414,7 @@ class Sender:
         """The async twin of `stream_text`."""
         url = self.connection.url(path)
         client = self.connection.async_client
-        attempt = 0
+        attempts = self._attempts(RETRY_STATUSES)
         while True:
             started = False
             try:
@@ -413,11 +436,8 @@ class Sender:
                 except httpx.TransportError as exc:
                     raise error_from_transport(exc, url) from exc
             except OpenWebUIError as error:
-                without_key(error, self.connection.api_key)
-                if started:
-                    raise
-                attempt += 1
-                await asyncio.sleep(retry_delay(error, attempt, self.max_retries, RETRY_STATUSES))
+                attempts.failed(error, started=started)
+                await asyncio.sleep(attempts.delay(error))
 
 
 def _non_stream_as_chunks(data: Any, url: str) -> Iterator[dict[str, Any]]:
