@@ -663,6 +663,21 @@ def _read_content(
         ) from exc
 
 
+# Up to this size a waited-for upload is processed inside the upload request: the file is
+# usable when the answer arrives (no polling, no background queue), and processing a few MiB
+# takes seconds, far below a reverse proxy's timeout. Larger files process in the background.
+INLINE_PROCESSING_LIMIT = 4 * 1024 * 1024
+
+
+def _processing(
+    content: bytes, wait: bool, timeout: float
+) -> tuple[dict[str, str] | None, float | None]:
+    """Query and timeout for the upload: in-request processing for a small waited-for file."""
+    if wait and len(content) <= INLINE_PROCESSING_LIMIT:
+        return {"process_in_background": "false"}, timeout
+    return None, None
+
+
 def _upload_files(content: bytes, filename: str, content_type: str | None) -> dict[str, Any]:
     kind = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     return {"file": (filename, content, kind)}
@@ -808,9 +823,12 @@ class KnowledgeMethods:
         """Upload a file (a path, or bytes with `filename`) and, unless `wait=False`, wait up to
         `timeout` seconds for the server to process it. KnowledgeError if processing fails."""
         content, name = _read_source(source, filename)
+        params, request_timeout = _processing(content, wait, timeout)
         payload = self.sender.request_json(
             "POST",
             FILES_PATH,
+            params=params,
+            timeout=request_timeout,
             files=_upload_files(content, name, content_type),
             retry_statuses=UPLOAD_RETRY_STATUSES,
             diagnose=_rejected_file(name, None, None),
@@ -829,9 +847,12 @@ class KnowledgeMethods:
     ) -> UploadedFile:
         """The async twin of `upload_file`."""
         content, name = await asyncio.to_thread(_read_source, source, filename)
+        params, request_timeout = _processing(content, wait, timeout)
         payload = await self.sender.arequest_json(
             "POST",
             FILES_PATH,
+            params=params,
+            timeout=request_timeout,
             files=_upload_files(content, name, content_type),
             retry_statuses=UPLOAD_RETRY_STATUSES,
             diagnose=_rejected_file(name, None, None),

@@ -651,3 +651,21 @@ def test_an_empty_file_is_refused_before_anything_is_sent(server: Server) -> Non
         make_client(server).upload_file(b"", filename="empty.txt")
     assert caught.value.setting == "file"
     assert server.requests == []
+
+
+def test_a_small_waited_for_upload_is_processed_inside_the_upload_request(server: Server) -> None:
+    server.statuses = ["completed"]
+    make_client(server).upload_file(b"hello", filename="notes.md", timeout=42)
+    upload = server.requests[0]
+    assert upload.url.params["process_in_background"] == "false"
+    assert upload.extensions["timeout"]["read"] == 42  # processing happens while we wait
+
+
+def test_an_upload_not_waited_for_or_large_is_processed_in_the_background(server: Server) -> None:
+    client = make_client(server)
+    client.upload_file(b"hello", filename="notes.md", wait=False)
+    server.statuses = ["completed"]
+    big = b"x" * (knowledge.INLINE_PROCESSING_LIMIT + 1)
+    client.upload_file(big, filename="big.txt")
+    uploads = [r for r in server.requests if r.method == "POST"]
+    assert [r.url.params.get("process_in_background") for r in uploads] == [None, None]
