@@ -1,0 +1,223 @@
+"""Cost as the work grows: per-call time against conversation length and stream length.
+
+Each contender gets the same conversation (tool calls in it) in its library's own message format,
+built before the clock starts; a conversation of `n` messages repeats the block user question,
+assistant tool call, tool result, assistant answer, and ends with the user's question. Times are
+fitted as `time = a + b * n` (least squares over the per-length medians); `b` is the cost of one
+more message (or chunk), and the ratio of two slopes says which client grows faster. Intervals
+are 90% bootstrap intervals (the samples of each length resampled, medians refitted).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+CONVERSATION_LENGTHS = (10, 100, 1000)
+STREAM_LENGTHS = (100, 1000, 10000)
+TOOL = "get_weather"
+
+
+def openai_conversation(n: int) -> list[dict[str, Any]]:
+    """`n` OpenAI-format messages: tool-call rounds, then the question."""
+    messages: list[dict[str, Any]] = []
+    i = 0
+    while len(messages) < n - 1:
+        call_id = f"call_{i}"
+        block: list[dict[str, Any]] = [
+            {"role": "user", "content": f"What is the weather in city {i}?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": TOOL, "arguments": json.dumps({"city": f"c{i}"})},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": call_id, "content": f"{i % 30} C and sunny"},
+            {"role": "assistant", "content": f"It is {i % 30} C and sunny in city {i}."},
+        ]
+        messages.extend(block[: n - 1 - len(messages)])
+        i += 1
+    # A block cut short after a tool call would leave it unanswered: end on a complete round.
+    while messages and messages[-1].get("tool_calls"):
+        messages.pop()
+        messages.append({"role": "user", "content": "Never mind."})
+    messages.append({"role": "user", "content": "Say hello."})
+    return messages
+
+
+def langchain_conversation(n: int) -> list[Any]:
+    from langchain_core.messages import convert_to_messages
+
+    return list(convert_to_messages(openai_conversation(n)))
+
+
+def smolagents_conversation(n: int) -> list[dict[str, Any]]:
+    """What a smolagents agent sends: tool calls and results as `tool-call`/`tool-response`."""
+    out: list[dict[str, Any]] = []
+    for message in openai_conversation(n):
+        if message.get("tool_calls"):
+            call = message["tool_calls"][0]
+            text = f"Calling tools:\n[{json.dumps(call)}]"
+            out.append({"role": "tool-call", "content": [{"type": "text", "text": text}]})
+        elif message["role"] == "tool":
+            text = f"Call id: {message['tool_call_id']}\nObservation:\n{message['content']}"
+            out.append({"role": "tool-response", "content": [{"type": "text", "text": text}]})
+        else:
+            out.append(
+                {"role": message["role"], "content": [{"type": "text", "text": message["content"]}]}
+            )
+    return out
+
+
+BUILD = {
+    "openai": openai_conversation,
+    "langchain": langchain_conversation,
+    "smolagents": smolagents_conversation,
+}
+
+
+def fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """(a, b) of the least-squares line y = a + b * x."""
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+    return my - b * mx, b
+
+
+def _rotated(items: list[Any], rep: int) -> list[Any]:
+    k = rep % len(items)
+    return items[k:] + items[:k]
+
+
+def bench_conversations(
+    contenders: list[Any], reps: int, batch: int, lengths: tuple[int, ...] = CONVERSATION_LENGTHS
+) -> dict[str, Any]:
+    """Seconds per non-streamed call at each conversation length, interleaved."""
+    active = [c for c in contenders if c.converse is not None]
+    inputs = {(c.key, n): BUILD[c.fmt](n) for c in active for n in lengths}
+    for c in active:  # warm-up, and a check that every library accepts the conversation
+        for n in lengths:
+            c.converse(inputs[c.key, n])
+    samples: dict[str, dict[str, list[float]]] = {
+        c.key: {str(n): [] for n in lengths} for c in active
+    }
+    clock = time.perf_counter
+    for rep in range(reps):
+        for n in _rotated(list(lengths), rep):
+            for c in _rotated(active, rep):
+                gc.collect()
+                messages = inputs[c.key, n]
+                times = samples[c.key][str(n)]
+                for _ in range(batch):
+                    start = clock()
+                    c.converse(messages)
+                    times.append(clock() - start)
+    return {"samples": samples, "lengths": list(lengths), "fits": fits(samples)}
+
+
+def bench_stream_lengths(
+    contenders: list[Any], reps: int, lengths: tuple[int, ...] = STREAM_LENGTHS
+) -> dict[str, Any]:
+    """Seconds per whole stream (call to last chunk) at each stream length, interleaved."""
+    active = [c for c in contenders if c.stream is not None]
+    for c in active:
+        for _ in c.stream(lengths[0]):
+            pass
+    samples: dict[str, dict[str, list[float]]] = {
+        c.key: {str(n): [] for n in lengths} for c in active
+    }
+    clock = time.perf_counter
+    for rep in range(reps):
+        for n in _rotated(list(lengths), rep):
+            for c in _rotated(active, rep):
+                gc.collect()
+                start = clock()
+                count = 0
+                for _ in c.stream(n):
+                    count += 1
+                samples[c.key][str(n)].append(clock() - start)
+                if count < n:
+                    raise RuntimeError(f"{c.key} yielded {count} items for {n} chunks")
+    return {"samples": samples, "lengths": list(lengths), "fits": fits(samples)}
+
+
+def fits(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    out = {}
+    for key, per in samples.items():
+        xs = [float(n) for n in per]
+        a, b = fit(xs, [statistics.median(v) for v in per.values()])
+        out[key] = {"a": a, "b": b, **{n: statistics.median(v) for n, v in per.items()}}
+    return out
+
+
+def slope_ratio(
+    samples: dict[str, dict[str, list[float]]], ours: str, theirs: str, rounds: int = 300
+) -> tuple[float, float, float] | None:
+    """Slope(ours) / slope(theirs), with a 90% bootstrap interval."""
+    if ours not in samples or theirs not in samples:
+        return None
+    rng = random.Random(99)
+
+    def slope(per: dict[str, list[float]], resample: bool) -> float:
+        xs = [float(n) for n in per]
+        ys = [statistics.median(rng.choices(v, k=len(v)) if resample else v) for v in per.values()]
+        return fit(xs, ys)[1]
+
+    point = slope(samples[ours], False) / slope(samples[theirs], False)
+    ratios = sorted(
+        slope(samples[ours], True) / slope(samples[theirs], True) for _ in range(rounds)
+    )
+    return point, ratios[int(rounds * 0.05)], ratios[int(rounds * 0.95) - 1]
+
+
+def render(
+    title: str,
+    unit: str,
+    data: dict[str, Any],
+    names: dict[str, str],
+    pairs: list[Any],
+    row: Callable[..., str],
+) -> tuple[list[str], list[str]]:
+    """(section lines, target rows) for one growth measurement."""
+    lengths = [str(n) for n in data["lengths"]]
+    lines = [
+        f"## {title}",
+        "",
+        f"{data['config']['reps']} repetitions"
+        + (f" x {data['config']['batch']} calls" if "batch" in data["config"] else "")
+        + " per contender and length, interleaved; median ms per call, and the fitted line "
+        f"`time = a + b * n` (b in microseconds per {unit}).",
+        "",
+        "| contender | " + " | ".join(f"n = {n} ms" for n in lengths) + f" | a ms | b us/{unit} |",
+        "| --- | " + " | ".join("---" for _ in lengths) + " | --- | --- |",
+    ]
+    for key, f in data["fits"].items():
+        lines.append(
+            f"| {names.get(key, key)} | "
+            + " | ".join(f"{f[n] * 1000:.3f}" for n in lengths)
+            + f" | {f['a'] * 1000:.3f} | {f['b'] * 1e6:.3f} |"
+        )
+    lines += [
+        "",
+        "| pair | slope ratio, ours / theirs (90% interval) | goal |",
+        "| --- | --- | --- |",
+    ]
+    targets = []
+    for pair in pairs:
+        r = slope_ratio(data["samples"], pair.ours, pair.theirs)
+        if r is None:
+            continue
+        lines.append(f"| {pair.name} | {r[0]:.2f}x ({r[1]:.2f}-{r[2]:.2f}) | <= 1.0x |")
+        targets.append(row(f"{title.lower()}: slope, {pair.name}", r, 1.0, higher=False))
+    lines.append("")
+    return lines, targets
