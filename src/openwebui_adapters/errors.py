@@ -10,6 +10,8 @@ from __future__ import annotations
 import email.utils
 import json
 import re
+import socket
+import ssl
 import time
 from typing import Any, ClassVar
 
@@ -476,8 +478,30 @@ _TRANSPORT_TABLE: tuple[tuple[type[Exception], type[OpenWebUIError], str], ...] 
 )
 
 
+# aiohttp (LiteLLM's async transport) names the SSL setting in every connect failure
+# ("Cannot connect to host h:443 ssl:<ssl.SSLContext ...>"): not a sign of a TLS failure.
+_SSL_SETTING = re.compile(r"\bssl:(?:<[^>]*>|\S+)")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and what caused it, outermost first (bounded: chains can loop)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 def _refine_connect_error(exc: Exception) -> type[OpenWebUIError] | None:
-    text = " ".join(str(e).lower() for e in (exc, exc.__context__, exc.__cause__) if e)
+    """DNS or TLS when the cause says so: by the exception's type first (whichever transport
+    raised it), then by the words of the message."""
+    chain = _causes(exc)
+    if any(isinstance(e, socket.gaierror) for e in chain):
+        return DNSError
+    if any(isinstance(e, ssl.SSLError) for e in chain):
+        return TLSError
+    text = " ".join(_SSL_SETTING.sub("", str(e)).lower() for e in chain)
     if any(marker in text for marker in _DNS_MARKERS):
         return DNSError
     if any(marker in text for marker in _TLS_MARKERS):
@@ -491,8 +515,15 @@ def error_from_transport(exc: Exception, url: str) -> OpenWebUIError:
         if isinstance(exc, source):
             if source is httpx.ConnectError:
                 target = _refine_connect_error(exc) or target
+            elif target is ServerUnreachableError and any(
+                isinstance(e, ssl.SSLError) for e in _causes(exc)
+            ):
+                target = TLSError  # a handshake refused, as some transports report it
             setting = SERVER_URL if target is ConfigurationError else None
             reason = str(exc) or type(exc).__name__
             message = template.format(url=url) + f": {_short(reason)}"
             return target(message, url=url, setting=setting)
+    if isinstance(exc, httpx.TransportError) and _refine_connect_error(exc) is TLSError:
+        # aiohttp's refused certificate arrives as a bare httpx.ProtocolError.
+        return TLSError(f"Could not connect to {url}: {_short(str(exc))}", url=url)
     return ServerUnreachableError(f"Request to {url} failed: {exc!r}", url=url)

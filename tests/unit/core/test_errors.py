@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import socket
+import ssl
 
 import httpx
 import pytest
@@ -275,3 +277,52 @@ def test_a_transport_failure_outside_the_table_is_an_unreachable_server() -> Non
     assert type(error) is errors.ServerUnreachableError
     assert error.url == URL
     assert "407" in error.message
+
+
+def _chained(outer: Exception, *causes: BaseException) -> Exception:
+    """`outer` raised from `causes[0]`, raised from `causes[1]`...: as a transport raises it."""
+    current: BaseException = outer
+    for cause in causes:
+        current.__cause__ = cause
+        current = cause
+    return outer
+
+
+# aiohttp (LiteLLM's async transport) words every connect failure "... ssl:<ssl.SSLContext ...>".
+AIOHTTP_REFUSED = "Cannot connect to host 127.0.0.1:1 ssl:<ssl.SSLContext object at 0x7f> [refused]"
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (
+            _chained(httpx.ConnectError(AIOHTTP_REFUSED), ConnectionRefusedError(111, "refused")),
+            errors.ServerUnreachableError,
+        ),
+        (
+            httpx.ConnectError("Cannot connect to host h:443 ssl:default [x]"),
+            errors.ServerUnreachableError,
+        ),
+        (
+            _chained(httpx.ConnectError("Cannot connect"), socket.gaierror(-2, "unknown")),
+            errors.DNSError,
+        ),
+        (
+            _chained(httpx.ConnectError("Cannot connect"), ssl.SSLCertVerificationError(1, "x")),
+            errors.TLSError,
+        ),
+        (
+            _chained(httpx.ProtocolError("Cannot connect"), ssl.SSLCertVerificationError(1, "x")),
+            errors.TLSError,
+        ),
+        (
+            _chained(httpx.ReadError("reset"), ssl.SSLError(1, "bad record mac")),
+            errors.TLSError,
+        ),
+    ],
+    ids=["refused", "ssl-setting-named", "dns-by-type", "tls-by-type", "tls-protocol", "tls-read"],
+)
+def test_a_transport_failure_is_classified_by_its_cause_not_only_its_words(
+    exc: Exception, expected: type[errors.OpenWebUIError]
+) -> None:
+    assert type(error_from_transport(exc, URL)) is expected
