@@ -7,6 +7,7 @@ the server's own list turns out stale, it is asked to refresh once.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -78,15 +79,8 @@ def build_chat_body(payload: Mapping[str, Any], *, stream: bool) -> dict[str, An
             setting="messages",
             hint="pass messages=[{'role': 'user', 'content': '...'}]",
         )
-    for index, message in enumerate(messages):
-        found = _unsendable(message, f"messages[{index}]")
-        if found is not None:
-            where, what = found
-            raise ConfigurationError(
-                f"{where} holds {what}, which cannot be sent as JSON",
-                setting="messages",
-                hint="pass text, lists and dicts only (an image or file as a base64 data URL)",
-            )
+    if not _encodable(messages):
+        _refuse_unsendable(messages)
     if not body.get("tools"):
         # An empty list breaks some backends (vLLM answers 400), and tool_choice needs tools.
         for key in ("tools", "tool_choice", "parallel_tool_calls"):
@@ -100,6 +94,34 @@ def build_chat_body(payload: Mapping[str, Any], *, stream: bool) -> dict[str, An
 
 
 MAX_NESTING = 64  # deeper than any real message; a circular reference stops here
+
+
+def _encodable(messages: list[Any]) -> bool:
+    """Whether the messages encode as httpx will send them: one pass of the C encoder, where a
+    walk in Python cost more than the encoding itself for a long conversation."""
+    try:
+        json.dumps(messages, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
+
+
+def _refuse_unsendable(messages: list[Any]) -> None:
+    """Name the value that cannot be sent (walked only once encoding has failed)."""
+    for index, message in enumerate(messages):
+        found = _unsendable(message, f"messages[{index}]")
+        if found is not None:
+            where, what = found
+            raise ConfigurationError(
+                f"{where} holds {what}, which cannot be sent as JSON",
+                setting="messages",
+                hint="pass text, lists and dicts only (an image or file as a base64 data URL)",
+            )
+    raise ConfigurationError(
+        "The messages cannot be sent as JSON",
+        setting="messages",
+        hint="pass text, lists and dicts only (an image or file as a base64 data URL)",
+    )
 
 
 def _unsendable(value: Any, where: str, depth: int = 0) -> tuple[str, str] | None:

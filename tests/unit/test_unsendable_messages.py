@@ -96,3 +96,12 @@ def test_smolagents_raises_the_configuration_error() -> None:
     assert "messages[0].content[0].extra" in str(caught.value)
     assert "Unsendable" in str(caught.value)
     assert recorder.requests == []
+
+
+def test_what_the_encoder_refuses_but_no_walk_names_is_still_refused_before_sending() -> None:
+    recorder = Recorder()
+    messages = [{"role": "user", "content": "hi", "scores": {float("nan"): 1}}]  # a NaN key
+    with pytest.raises(errors.ConfigurationError, match="cannot be sent as JSON") as caught:
+        recorder.client().chat({"model": "stub-gpt", "messages": messages})
+    assert caught.value.setting == "messages"
+    assert recorder.requests == []
