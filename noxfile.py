@@ -247,6 +247,6 @@ def bench(session: nox.Session) -> None:
 
     `nox -s bench -- --quick` for a short run; see benchmarks/README.md.
     """
-    install_project(session, "all")
+    install_project(session, "all,proxy")  # the Proxy section starts `litellm --config`
     session.install("langchain-openai>=1.0,<2", "openai>=1.0,<3")
     session.run("python", "benchmarks/run.py", *session.posargs)
