@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 
@@ -79,8 +79,6 @@ def build_chat_body(payload: Mapping[str, Any], *, stream: bool) -> dict[str, An
             setting="messages",
             hint="pass messages=[{'role': 'user', 'content': '...'}]",
         )
-    if not _encodable(messages):
-        _refuse_unsendable(messages)
     if not body.get("tools"):
         # An empty list breaks some backends (vLLM answers 400), and tool_choice needs tools.
         for key in ("tools", "tool_choice", "parallel_tool_calls"):
@@ -96,29 +94,30 @@ def build_chat_body(payload: Mapping[str, Any], *, stream: bool) -> dict[str, An
 MAX_NESTING = 64  # deeper than any real message; a circular reference stops here
 
 
-def _encodable(messages: list[Any]) -> bool:
-    """Whether the messages encode as httpx will send them: one pass of the C encoder, where a
-    walk in Python cost more than the encoding itself for a long conversation."""
+def encode_chat_body(body: Mapping[str, Any]) -> bytes:
+    """The body as JSON bytes, encoded as httpx would (so the encoding is also the check that
+    it can be sent: a walk in Python cost more than the encoding for a long conversation);
+    a ConfigurationError naming the value when it cannot be sent."""
     try:
-        json.dumps(messages, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError, RecursionError):
-        return False
-    return True
+        _refuse_unsendable(body)
+    return text.encode("utf-8")
 
 
-def _refuse_unsendable(messages: list[Any]) -> None:
+def _refuse_unsendable(body: Mapping[str, Any]) -> NoReturn:
     """Name the value that cannot be sent (walked only once encoding has failed)."""
-    for index, message in enumerate(messages):
-        found = _unsendable(message, f"messages[{index}]")
+    for key, value in body.items():
+        found = _unsendable(value, str(key))
         if found is not None:
             where, what = found
             raise ConfigurationError(
                 f"{where} holds {what}, which cannot be sent as JSON",
-                setting="messages",
+                setting="messages" if where.startswith("messages") else str(key),
                 hint="pass text, lists and dicts only (an image or file as a base64 data URL)",
             )
     raise ConfigurationError(
-        "The messages cannot be sent as JSON",
+        "The request cannot be sent as JSON",
         setting="messages",
         hint="pass text, lists and dicts only (an image or file as a base64 data URL)",
     )
@@ -385,7 +384,10 @@ class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
 
         def send(model_id: str) -> dict[str, Any]:
             body["model"] = model_id
-            result: dict[str, Any] = self.sender.request_json("POST", CHAT_PATH, body, model=name)
+            encoded = encode_chat_body(body)
+            result: dict[str, Any] = self.sender.request_json(
+                "POST", CHAT_PATH, encoded, model=name
+            )
             return result
 
         return check_chat_answer(self._with_model(name, send), self.connection.base_url + CHAT_PATH)
@@ -399,7 +401,7 @@ class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
         async def send(model_id: str) -> dict[str, Any]:
             body["model"] = model_id
             result: dict[str, Any] = await self.sender.arequest_json(
-                "POST", CHAT_PATH, body, model=name
+                "POST", CHAT_PATH, encode_chat_body(body), model=name
             )
             return result
 
@@ -414,7 +416,8 @@ class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
 
         def start(model_id: str) -> tuple[Any, Iterator[dict[str, Any]]]:
             # Reading the first chunk surfaces any error while a retry is still possible.
-            chunks = self.sender.stream_chunks(CHAT_PATH, {**body, "model": model_id}, model=name)
+            encoded = encode_chat_body({**body, "model": model_id})
+            chunks = self.sender.stream_chunks(CHAT_PATH, encoded, model=name)
             return next(chunks, _END), chunks
 
         first, chunks = self._with_model(name, start)
@@ -432,7 +435,8 @@ class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
         name = body["model"]
 
         async def start(model_id: str) -> tuple[Any, AsyncIterator[dict[str, Any]]]:
-            chunks = self.sender.astream_chunks(CHAT_PATH, {**body, "model": model_id}, model=name)
+            encoded = encode_chat_body({**body, "model": model_id})
+            chunks = self.sender.astream_chunks(CHAT_PATH, encoded, model=name)
             return await anext(chunks, _END), chunks
 
         first, chunks = await self._awith_model(name, start)

@@ -54,6 +54,7 @@ RETRY_AFTER_CAP = 60.0  # a server asking for a longer pause gets the error inst
 # After `[DONE]` Open WebUI sends only the chunked terminator; reading it (and at most this many
 # more characters) lets the connection go back to the pool instead of being closed mid-body.
 DRAIN_LIMIT = 64 * 1024
+JSON_HEADERS = {"Content-Type": "application/json"}
 # A caller's own reading of a failed answer (e.g. "no such file"), tried before the generic one.
 Diagnose = Callable[[httpx.Response], OpenWebUIError | None]
 
@@ -209,6 +210,13 @@ class Sender:
     def _timeout(self, timeout: float | None) -> httpx.Timeout | float:
         return self.timeout if timeout is None else timeout
 
+    def _body(self, body: dict[str, Any] | bytes | None) -> dict[str, Any]:
+        """The body arguments: JSON bytes the caller encoded (a chat: encoding is its check),
+        or data httpx encodes; this client's headers either way."""
+        if isinstance(body, bytes):
+            return {"content": body, "headers": {**self.headers, **JSON_HEADERS}}
+        return {"json": body, "headers": self.headers}
+
     def _attempts(self, statuses: frozenset[int]) -> _Attempts:
         return _Attempts(self.connection.api_key, self.max_retries, statuses)
 
@@ -217,7 +225,7 @@ class Sender:
         self,
         method: str,
         path: str,
-        body: dict[str, Any] | None = None,
+        body: dict[str, Any] | bytes | None = None,
         *,
         params: dict[str, str] | None = None,
         model: str | None = None,
@@ -236,10 +244,9 @@ class Sender:
                     response = client.request(
                         method,
                         url,
-                        json=body,
                         params=params,
                         files=files,
-                        headers=self.headers,
+                        **self._body(body),
                         timeout=self._timeout(timeout),
                     )
                 except httpx.TransportError as exc:
@@ -256,7 +263,7 @@ class Sender:
                 time.sleep(attempts.delay(error))
 
     def stream_chunks(
-        self, path: str, body: dict[str, Any], *, model: str | None = None
+        self, path: str, body: dict[str, Any] | bytes, *, model: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """POST and yield the SSE chunks; errors before the first chunk are retried."""
         url = self.connection.url(path)
@@ -267,7 +274,7 @@ class Sender:
             try:
                 try:
                     with client.stream(
-                        "POST", url, json=body, headers=self.headers, timeout=self.timeout
+                        "POST", url, timeout=self.timeout, **self._body(body)
                     ) as response:
                         if not _is_stream(response):
                             response.read()
@@ -331,7 +338,7 @@ class Sender:
         self,
         method: str,
         path: str,
-        body: dict[str, Any] | None = None,
+        body: dict[str, Any] | bytes | None = None,
         *,
         params: dict[str, str] | None = None,
         model: str | None = None,
@@ -350,10 +357,9 @@ class Sender:
                     response = await client.request(
                         method,
                         url,
-                        json=body,
                         params=params,
                         files=files,
-                        headers=self.headers,
+                        **self._body(body),
                         timeout=self._timeout(timeout),
                     )
                 except httpx.TransportError as exc:
@@ -369,7 +375,7 @@ class Sender:
                 await asyncio.sleep(attempts.delay(error))
 
     async def astream_chunks(
-        self, path: str, body: dict[str, Any], *, model: str | None = None
+        self, path: str, body: dict[str, Any] | bytes, *, model: str | None = None
     ) -> AsyncIterator[dict[str, Any]]:
         """The async twin of `stream_chunks`."""
         url = self.connection.url(path)
@@ -380,7 +386,7 @@ class Sender:
             try:
                 try:
                     async with client.stream(
-                        "POST", url, json=body, headers=self.headers, timeout=self.timeout
+                        "POST", url, timeout=self.timeout, **self._body(body)
                     ) as response:
                         if not _is_stream(response):
                             await response.aread()
