@@ -16,7 +16,7 @@ import httpx
 
 from .answers import StreamFixer, check_chat_answer, embedding_count, is_joined_batch
 from .catalog import Catalog, ModelInfo, parse_models, resolve, suggest
-from .connection import Connection, get_connection
+from .connection import AsyncTransportFactory, Connection, get_connection
 from .discovery import warn_once_if_session_token
 from .errors import (
     MODEL,
@@ -245,6 +245,8 @@ class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
     Clients of the same server, key and TLS trust share one pool and catalog, whatever their
     headers, timeouts and retries (those go with each request). `verify` is True, False, a CA
     bundle path, "system" (the OS trust store, needs `truststore`) or an `ssl.SSLContext`.
+    `async_transport_factory` builds the async pool's transport (the LiteLLM adapter passes
+    LiteLLM's aiohttp transport); clients with another factory use another pool.
     """
 
     def __init__(
@@ -259,6 +261,7 @@ class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
         headers: Mapping[str, str] | None = None,
         api_key_header: str | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        async_transport_factory: AsyncTransportFactory | None = None,
     ) -> None:
         self.settings = Settings.resolve(
             server_url,
@@ -271,7 +274,7 @@ class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
             api_key_header=api_key_header,
         )
         if transport is None:
-            self.connection = get_connection(self.settings)
+            self.connection = get_connection(self.settings, async_transport_factory)
         else:
             # A private connection over a given transport (tests, fault injection).
             self.connection = Connection(

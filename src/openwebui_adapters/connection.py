@@ -10,9 +10,11 @@ first used it, so each loop gets its own async client.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -28,10 +30,15 @@ POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, ke
 POOL_TIMEOUT = httpx.Timeout(DEFAULT_TIMEOUT, connect=DEFAULT_CONNECT_TIMEOUT)
 MAX_SHARED = 64  # connections kept in the registry; the least recently used one is dropped
 
+AsyncTransportFactory = Callable[[ssl.SSLContext], "httpx.AsyncBaseTransport | None"]
+"""Builds a connection's async transport from its SSL context, once per event loop (None:
+httpx's own). An adapter whose library brings a faster one passes it (LiteLLM's aiohttp)."""
+
 __all__ = [
     "MAX_SHARED",
     "POOL_LIMITS",
     "USER_AGENT",
+    "AsyncTransportFactory",
     "Connection",
     "get_connection",
     "reset_connections",
@@ -52,6 +59,7 @@ class Connection:
         settings: Settings,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
+        async_transport_factory: AsyncTransportFactory | None = None,
     ) -> None:
         self.key = settings.pool_key
         self.catalog = Catalog()
@@ -62,6 +70,7 @@ class Connection:
         self._headers = {**auth_headers(settings), "User-Agent": USER_AGENT}
         self._transport = transport
         self._async_transport = async_transport
+        self._async_transport_factory = async_transport_factory
         self._lock = threading.Lock()
         self._holders = 0
         self._client: httpx.Client | None = None
@@ -103,7 +112,10 @@ class Connection:
             with self._lock:
                 client = self._async_clients.get(loop)
                 if client is None or client.is_closed:
-                    client = httpx.AsyncClient(transport=self._async_transport, **self._options())
+                    transport = self._async_transport
+                    if transport is None and self._async_transport_factory is not None:
+                        transport = self._async_transport_factory(self.ssl_context)
+                    client = httpx.AsyncClient(transport=transport, **self._options())
                     self._async_clients[loop] = client
         return client
 
@@ -143,16 +155,19 @@ _registry: OrderedDict[tuple[object, ...], Connection] = OrderedDict()
 _registry_lock = threading.Lock()
 
 
-def get_connection(settings: Settings) -> Connection:
-    """The shared connection for these settings' server, credentials and TLS trust."""
-    key = settings.pool_key
+def get_connection(
+    settings: Settings, async_transport_factory: AsyncTransportFactory | None = None
+) -> Connection:
+    """The shared connection for these settings' server, credentials and TLS trust (and async
+    transport: connections built with another factory are other pools)."""
+    key = (*settings.pool_key, async_transport_factory)
     with _registry_lock:
         connection = _registry.get(key)
         if connection is not None:
             _registry.move_to_end(key)
             return connection
     # Built outside the lock: loading a CA bundle takes a while. A racing twin is discarded.
-    built = Connection(settings)
+    built = Connection(settings, async_transport_factory=async_transport_factory)
     with _registry_lock:
         connection = _registry.setdefault(key, built)
         _registry.move_to_end(key)

@@ -35,6 +35,7 @@ and finds the LiteLLM library, never this file.
 from __future__ import annotations
 
 import inspect
+import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final, cast
@@ -196,6 +197,24 @@ def _timeouts(timeout: float | httpx.Timeout | None) -> tuple[float | None, floa
     return (float(timeout) if timeout is not None else None), None
 
 
+def _aiohttp_transport(context: ssl.SSLContext) -> httpx.AsyncBaseTransport | None:
+    """LiteLLM's aiohttp transport for this provider's async pool, as LiteLLM uses for `openai/`
+    (httpcore's async pool scans every connection per request: at concurrency 50 that scan was
+    the largest cost of a call); httpx's own when `litellm.disable_aiohttp_transport` is set."""
+    if getattr(litellm, "disable_aiohttp_transport", False):
+        return None
+    from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+    # Public from LiteLLM 1.106 on, private before.
+    create = getattr(AsyncHTTPHandler, "create_aiohttp_transport", None) or getattr(
+        AsyncHTTPHandler, "_create_aiohttp_transport", None
+    )
+    if create is None:
+        return None
+    transport: httpx.AsyncBaseTransport = create(ssl_context=context)
+    return transport
+
+
 def _client(
     api_base: str | None,
     api_key: str | None,
@@ -213,6 +232,7 @@ def _client(
         connect_timeout=connect_timeout,
         max_retries=optional_params.get("max_retries"),
         headers=extra_headers or None,
+        async_transport_factory=_aiohttp_transport,
     )
 
 

@@ -433,3 +433,29 @@ def test_num_retries_is_litellms_loop_around_the_cores(server: Server) -> None:
         litellm.completion(model="openwebui/llama3", messages=MESSAGES, num_retries=1)
     assert len(server.requests) == 3
     assert [c.settings.max_retries for c in server.clients] == [1, 0]
+
+
+def test_async_calls_use_litellms_aiohttp_transport_unless_litellm_is_told_not_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ssl
+
+    from litellm.llms.custom_httpx.aiohttp_transport import LiteLLMAiohttpTransport
+
+    context = ssl.create_default_context()
+    assert isinstance(adapter._aiohttp_transport(context), LiteLLMAiohttpTransport)
+    monkeypatch.setattr(litellm, "disable_aiohttp_transport", True)
+    assert adapter._aiohttp_transport(context) is None  # httpx's own pool, as for openai/
+
+
+def test_the_providers_clients_share_a_pool_apart_from_other_libraries() -> None:
+    from openwebui_adapters.connection import reset_connections, shared_connections
+
+    reset_connections()
+    first = adapter._client("http://owui.test", "sk-unit-pool-0000", 5, {"X-Trace": "1"}, {})
+    second = adapter._client("http://owui.test", "sk-unit-pool-0000", 9, {"X-Trace": "2"}, {})
+    plain = OpenWebUIClient("http://owui.test", "sk-unit-pool-0000")
+    assert first.connection is second.connection  # headers and timeouts go per request
+    assert plain.connection is not first.connection  # another async transport: another pool
+    assert shared_connections() == 2
+    reset_connections()
