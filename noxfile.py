@@ -194,7 +194,7 @@ def live(session: nox.Session) -> None:
 
     OPENWEBUI_STACK_REAL_MODEL=1 adds a real small model to the local stack (see stack/README.md).
     """
-    install_project(session, "all,test,proxy")
+    install_project(session, "all,test,proxy,live")
     with _server(session) as env:
         session.run(
             "pytest",
