@@ -258,6 +258,12 @@ def test_many_concurrent_calls_stay_in_the_pool_and_leak_nothing(
 def test_more_calls_in_flight_than_the_pool_allows_wait_for_a_connection(
     library: str, load_server: FaultServer
 ) -> None:
+    most_open, _ = pool_bounds(library)
+    if most_open >= OVER_LIMIT:
+        pytest.skip(
+            f"{library}'s async pool allows {most_open} connections (LiteLLM's aiohttp "
+            f"connector): {OVER_LIMIT} calls in flight cannot reach its limit"
+        )
     load_server.route(CHAT, slow(ok_chat, POOL_THINK))
     warm_up(library, load_server)
     load_server.accepted = load_server.peak_open = 0
@@ -268,11 +274,9 @@ def test_more_calls_in_flight_than_the_pool_allows_wait_for_a_connection(
             return await batch(call, calls, OVER_LIMIT)
 
     assert asyncio.run(main()) == [TEXT] * calls
-    most_open, _ = pool_bounds(library)
-    # LiteLLM's connector allows more than OVER_LIMIT: there the bound holds without a wait.
     # The server counts a socket until its thread has seen it close, so a connection the pool
     # has just let go of may still count while its successor opens (seen once, on a loaded CI).
-    assert load_server.peak_open <= min(most_open, calls) + 1
+    assert load_server.peak_open <= most_open + 1
     assert load_server.accepted >= min(CONCURRENCY, most_open), (
         "the run never needed many connections: it tests nothing"
     )
