@@ -459,8 +459,7 @@ def core_error(error: BaseException) -> errors.OpenWebUIError:
     return found
 
 
-def secrets_in(fault: Fault, canary: str) -> list[str]:
-    key = fault.key(canary)
+def secrets_in(key: str, canary: str) -> list[str]:
     return [key, canary, *(part for part in key.split() if len(part) >= 8)]
 
 
@@ -495,6 +494,7 @@ def test_fault(
 
     with contextlib.ExitStack() as stack:
         scene = Scene(fault_server, self_signed, stack)
+        # The key is made once: a session token's expiry is read from the clock.
         call = Call(fault.setup(scene), fault.key(canary), fault.model, fault.stream)
         started = time.monotonic()
         raised: BaseException | None = None
@@ -558,10 +558,10 @@ def test_fault(
         for exc in error_chain(raised):
             texts += [str(exc), repr(exc), repr(exc.args), repr(vars(exc))]
     texts += [text for made in call.made for text in (repr(made), str(made))]
-    for secret in secrets_in(fault, canary):
+    for secret in secrets_in(call.key, canary):
         leaks = [text for text in texts if secret in text]
         assert not leaks, f"the key leaked: {leaks[0][:300]}"
     for request in requests:
         assert canary not in request.target
         assert canary.encode() not in request.body
-        assert request.headers.get("authorization") == f"Bearer {check_api_key(fault.key(canary))}"
+        assert request.headers.get("authorization") == f"Bearer {check_api_key(call.key)}"
