@@ -4,7 +4,8 @@ A pool depends only on `Settings.pool_key`; headers, timeouts and retries travel
 request, so many adapter objects and calls with different ones reuse the same pool. The registry
 keeps the `MAX_SHARED` most recently used connections: whatever the call pattern (a new key or
 SSL context per call), it stays bounded. An `httpx.AsyncClient` is bound to the event loop that
-first used it, so each loop gets its own async client.
+first used it, so each loop gets its own async client, over a `SpreadTransport` (several small
+httpcore pools; see `async_pool`) unless an adapter brings its own or a proxy is configured.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
+import urllib.request
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from typing import Any
 import httpx
 
 from . import __version__
+from .async_pool import SpreadTransport
 from .catalog import Catalog
 from .settings import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Settings, auth_headers
 from .tls import ssl_context
@@ -115,6 +118,9 @@ class Connection:
                     transport = self._async_transport
                     if transport is None and self._async_transport_factory is not None:
                         transport = self._async_transport_factory(self.ssl_context)
+                    if transport is None and not urllib.request.getproxies():
+                        # With a proxy configured, httpx's own transport (it routes proxies).
+                        transport = SpreadTransport.over_httpcore(self.ssl_context, POOL_LIMITS)
                     client = httpx.AsyncClient(transport=transport, **self._options())
                     self._async_clients[loop] = client
         return client
