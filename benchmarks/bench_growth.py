@@ -6,6 +6,11 @@ assistant tool call, tool result, assistant answer, and ends with the user's que
 fitted as `time = a + b * n` (least squares over the per-length medians); `b` is the cost of one
 more message (or chunk), and the ratio of two slopes says which client grows faster. Intervals
 are 90% bootstrap intervals (the samples of each length resampled, medians refitted).
+
+A contender's turn at one length repeats its call until it has taken `SLOT_SECONDS` (at least the
+given count, at most `MAX_PER_SLOT`), as `timeit` sizes its loops: a client that takes 40 ms per
+stream gets as many samples as the peer it is compared with allows in the same time, where a
+fixed count left 4 samples per length and intervals too wide to tell two close slopes apart.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from typing import Any
 CONVERSATION_LENGTHS = (10, 100, 1000)
 STREAM_LENGTHS = (100, 1000, 10000)
 TOOL = "get_weather"
+SLOT_SECONDS = 0.1  # a contender's turn at one length lasts at least this long...
+MAX_PER_SLOT = 25  # ...or this many calls
 
 
 def openai_conversation(n: int) -> list[dict[str, Any]]:
@@ -118,10 +125,14 @@ def bench_conversations(
                 gc.collect()
                 messages = inputs[c.key, n]
                 times = samples[c.key][str(n)]
-                for _ in range(batch):
+                spent = 0.0
+                for made in range(MAX_PER_SLOT):
+                    if made >= batch and spent >= SLOT_SECONDS:
+                        break
                     start = clock()
                     c.converse(messages)
                     times.append(clock() - start)
+                    spent += times[-1]
     return {"samples": samples, "lengths": list(lengths), "fits": fits(samples)}
 
 
@@ -141,13 +152,19 @@ def bench_stream_lengths(
         for n in _rotated(list(lengths), rep):
             for c in _rotated(active, rep):
                 gc.collect()
-                start = clock()
-                count = 0
-                for _ in c.stream(n):
-                    count += 1
-                samples[c.key][str(n)].append(clock() - start)
-                if count < n:
-                    raise RuntimeError(f"{c.key} yielded {count} items for {n} chunks")
+                times = samples[c.key][str(n)]
+                spent = 0.0
+                for _ in range(MAX_PER_SLOT):
+                    start = clock()
+                    count = 0
+                    for _ in c.stream(n):
+                        count += 1
+                    times.append(clock() - start)
+                    spent += times[-1]
+                    if count < n:
+                        raise RuntimeError(f"{c.key} yielded {count} items for {n} chunks")
+                    if spent >= SLOT_SECONDS:
+                        break
     return {"samples": samples, "lengths": list(lengths), "fits": fits(samples)}
 
 
@@ -193,10 +210,10 @@ def render(
     lines = [
         f"## {title}",
         "",
-        f"{data['config']['reps']} repetitions"
-        + (f" x {data['config']['batch']} calls" if "batch" in data["config"] else "")
-        + " per contender and length, interleaved; median ms per call, and the fitted line "
-        f"`time = a + b * n` (b in microseconds per {unit}).",
+        f"{data['config']['reps']} repetitions per contender and length, interleaved; each turn "
+        f"at least {data['config'].get('batch', 1)} call(s) and {SLOT_SECONDS} s (at most "
+        f"{MAX_PER_SLOT} calls); median ms per call, and the fitted line `time = a + b * n` "
+        f"(b in microseconds per {unit}).",
         "",
         "| contender | " + " | ".join(f"n = {n} ms" for n in lengths) + f" | a ms | b us/{unit} |",
         "| --- | " + " | ".join("---" for _ in lengths) + " | --- | --- |",
