@@ -1,5 +1,10 @@
 """Cost as the work grows: per-call time against conversation length and stream length.
 
+The time fitted is the client's: this process's CPU time (`time.process_time`, every thread, so
+LiteLLM's logging threads count), not the wall clock, which adds the server's share of a long body
+(the server runs in its own process) and how the two processes fall on 2 cores; runs of the same
+code differed by 1.5x in wall-clock slope, not in CPU. Wall-clock medians are kept (`wall`).
+
 Each contender gets the same conversation (tool calls in it) in its library's own message format,
 built before the clock starts; a conversation of `n` messages repeats the block user question,
 assistant tool call, tool result, assistant answer, and ends with the user's question. Times are
@@ -7,10 +12,10 @@ fitted as `time = a + b * n` (least squares over the per-length medians); `b` is
 more message (or chunk), and the ratio of two slopes says which client grows faster. Intervals
 are 90% bootstrap intervals (the samples of each length resampled, medians refitted).
 
-A contender's turn at one length repeats its call until it has taken `SLOT_SECONDS` (at least the
-given count, at most `MAX_PER_SLOT`), as `timeit` sizes its loops: a client that takes 40 ms per
-stream gets as many samples as the peer it is compared with allows in the same time, where a
-fixed count left 4 samples per length and intervals too wide to tell two close slopes apart.
+At one length, the contenders take turns call by call until each has spent `SLOT_SECONDS` (at
+least the given count, at most `MAX_PER_SLOT` calls), as `timeit` sizes its loops: a client that
+takes 40 ms per stream gets many samples, where a fixed count left 4 per length and intervals too
+wide to tell two close slopes apart.
 """
 
 from __future__ import annotations
@@ -106,6 +111,43 @@ def _rotated(items: list[Any], rep: int) -> list[Any]:
     return items[k:] + items[:k]
 
 
+def _measure(
+    active: list[Any],
+    lengths: tuple[int, ...],
+    reps: int,
+    least: int,
+    run: Callable[[Any, int], None],
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, list[float]]]]:
+    """(client CPU, wall) seconds of `run(contender, n)`, per contender and length.
+
+    At each repetition and length the contenders take turns call by call, in an order rotated
+    per repetition; one stays in the round until it has made `least` calls and spent
+    `SLOT_SECONDS` (at most `MAX_PER_SLOT` calls), so a fast client's calls are spread among
+    its peer's, not bunched in one stretch of the machine's weather.
+    """
+    cpu_times, wall_times = _empty(active, lengths), _empty(active, lengths)
+    for rep in range(reps):
+        for n in _rotated(list(lengths), rep):
+            gc.collect()
+            made = dict.fromkeys((c.key for c in active), 0)
+            spent = dict.fromkeys((c.key for c in active), 0.0)
+
+            while turn := [
+                c
+                for c in _rotated(active, rep)
+                if made[c.key] < MAX_PER_SLOT
+                and (made[c.key] < least or spent[c.key] < SLOT_SECONDS)
+            ]:
+                for c in turn:
+                    start, cpu = time.perf_counter(), time.process_time()
+                    run(c, n)
+                    cpu_times[c.key][str(n)].append(time.process_time() - cpu)
+                    wall_times[c.key][str(n)].append(time.perf_counter() - start)
+                    made[c.key] += 1
+                    spent[c.key] += wall_times[c.key][str(n)][-1]
+    return cpu_times, wall_times
+
+
 def bench_conversations(
     contenders: list[Any], reps: int, batch: int, lengths: tuple[int, ...] = CONVERSATION_LENGTHS
 ) -> dict[str, Any]:
@@ -115,25 +157,16 @@ def bench_conversations(
     for c in active:  # warm-up, and a check that every library accepts the conversation
         for n in lengths:
             c.converse(inputs[c.key, n])
-    samples: dict[str, dict[str, list[float]]] = {
-        c.key: {str(n): [] for n in lengths} for c in active
-    }
-    clock = time.perf_counter
-    for rep in range(reps):
-        for n in _rotated(list(lengths), rep):
-            for c in _rotated(active, rep):
-                gc.collect()
-                messages = inputs[c.key, n]
-                times = samples[c.key][str(n)]
-                spent = 0.0
-                for made in range(MAX_PER_SLOT):
-                    if made >= batch and spent >= SLOT_SECONDS:
-                        break
-                    start = clock()
-                    c.converse(messages)
-                    times.append(clock() - start)
-                    spent += times[-1]
-    return {"samples": samples, "lengths": list(lengths), "fits": fits(samples)}
+
+    def converse(c: Any, n: int) -> None:
+        c.converse(inputs[c.key, n])
+
+    samples, wall = _measure(active, lengths, reps, batch, converse)
+    return {"samples": samples, "wall": wall, "lengths": list(lengths), "fits": fits(samples)}
+
+
+def _empty(active: list[Any], lengths: tuple[int, ...]) -> dict[str, dict[str, list[float]]]:
+    return {c.key: {str(n): [] for n in lengths} for c in active}
 
 
 def bench_stream_lengths(
@@ -144,28 +177,14 @@ def bench_stream_lengths(
     for c in active:
         for _ in c.stream(lengths[0]):
             pass
-    samples: dict[str, dict[str, list[float]]] = {
-        c.key: {str(n): [] for n in lengths} for c in active
-    }
-    clock = time.perf_counter
-    for rep in range(reps):
-        for n in _rotated(list(lengths), rep):
-            for c in _rotated(active, rep):
-                gc.collect()
-                times = samples[c.key][str(n)]
-                spent = 0.0
-                for _ in range(MAX_PER_SLOT):
-                    start = clock()
-                    count = 0
-                    for _ in c.stream(n):
-                        count += 1
-                    times.append(clock() - start)
-                    spent += times[-1]
-                    if count < n:
-                        raise RuntimeError(f"{c.key} yielded {count} items for {n} chunks")
-                    if spent >= SLOT_SECONDS:
-                        break
-    return {"samples": samples, "lengths": list(lengths), "fits": fits(samples)}
+
+    def stream(c: Any, n: int) -> None:
+        count = sum(1 for _ in c.stream(n))
+        if count < n:
+            raise RuntimeError(f"{c.key} yielded {count} items for {n} chunks")
+
+    samples, wall = _measure(active, lengths, reps, 1, stream)
+    return {"samples": samples, "wall": wall, "lengths": list(lengths), "fits": fits(samples)}
 
 
 def fits(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
@@ -212,17 +231,23 @@ def render(
         "",
         f"{data['config']['reps']} repetitions per contender and length, interleaved; each turn "
         f"at least {data['config'].get('batch', 1)} call(s) and {SLOT_SECONDS} s (at most "
-        f"{MAX_PER_SLOT} calls); median ms per call, and the fitted line `time = a + b * n` "
-        f"(b in microseconds per {unit}).",
+        f"{MAX_PER_SLOT} calls). Client CPU time: median ms per call, and the fitted line "
+        f"`time = a + b * n` (b in microseconds per {unit}); the last column is the wall clock "
+        "at the longest length.",
         "",
-        "| contender | " + " | ".join(f"n = {n} ms" for n in lengths) + f" | a ms | b us/{unit} |",
-        "| --- | " + " | ".join("---" for _ in lengths) + " | --- | --- |",
+        "| contender | "
+        + " | ".join(f"n = {n} ms" for n in lengths)
+        + f" | a ms | b us/{unit} | wall ms, n = {lengths[-1]} |",
+        "| --- | " + " | ".join("---" for _ in lengths) + " | --- | --- | --- |",
     ]
+    wall = data.get("wall", {})
     for key, f in data["fits"].items():
+        longest = wall.get(key, {}).get(lengths[-1])
         lines.append(
             f"| {names.get(key, key)} | "
             + " | ".join(f"{f[n] * 1000:.3f}" for n in lengths)
-            + f" | {f['a'] * 1000:.3f} | {f['b'] * 1e6:.3f} |"
+            + f" | {f['a'] * 1000:.3f} | {f['b'] * 1e6:.3f} | "
+            + (f"{statistics.median(longest) * 1000:.3f} |" if longest else "n/a |")
         )
     lines += [
         "",

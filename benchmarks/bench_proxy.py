@@ -14,6 +14,7 @@ SIGKILL after a timeout) whatever happens.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import random
@@ -317,8 +318,19 @@ def bench_proxy(
             "per_round": per_round,
             "concurrency": concurrency,
             "stream_chunks": STREAM_CHUNKS,
+            # The proxies run in this interpreter's environment; without the SDK each request
+            # re-runs LiteLLM's failing OTel import (README: Why each dependency is there).
+            "opentelemetry_sdk": importlib.util.find_spec("opentelemetry.sdk") is not None
+            if importlib.util.find_spec("opentelemetry") is not None
+            else False,
         },
     }
+
+
+OTEL_NOTE = {
+    True: " opentelemetry-sdk is installed.",
+    False: " opentelemetry-sdk is not installed: each request re-runs LiteLLM's failing OTel import.",
+}
 
 
 def render(data: dict[str, Any], row: Any) -> tuple[list[str], list[str]]:
@@ -330,7 +342,8 @@ def render(data: dict[str, Any], row: Any) -> tuple[list[str], list[str]]:
         f"`httpx.AsyncClient` at concurrency {cfg['concurrency']}, {cfg['rounds']} rounds of "
         f"{cfg['per_round']} requests per proxy and mode, alternating (streams: "
         f"{cfg['stream_chunks']} content chunks + usage). Latency is per request, to the end of "
-        "the answer; requests/s is the median over rounds.",
+        "the answer; requests/s is the median over rounds."
+        + OTEL_NOTE.get(cfg.get("opentelemetry_sdk"), ""),
         "",
         "| mode | proxy | requests/s | p50 ms | p99 ms | first chunk p50 ms | requests |",
         "| --- | --- | --- | --- | --- | --- | --- |",
