@@ -489,3 +489,28 @@ def test_connect_timeouts_are_retried(server: Server, delays: list[float]) -> No
     assert answer["model"] == "stub-gpt"
     assert len(server.requests) == 3
     assert len(delays) == 2
+
+
+def test_a_chat_body_is_the_bytes_httpx_would_send_for_it() -> None:
+    """The core encodes a chat once itself; what it sends is what `httpx.post(json=...)` sends, so
+    a long conversation costs it the same as raw httpx (benchmarks: the conversation slope)."""
+    from openwebui_adapters.client import build_chat_body, encode_chat_body
+
+    conversation = [
+        {"role": "user", "content": "Grüße, 東京の天気は? 🌤"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_0",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "東京"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_0", "content": "21.5 °C"},
+    ] * 50
+    body = build_chat_body({"model": "llama3", "messages": conversation}, stream=False)
+    sent = httpx.Request("POST", "http://owui.test/api/chat/completions", json=body)
+    assert encode_chat_body(body) == sent.content
