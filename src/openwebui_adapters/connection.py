@@ -118,7 +118,7 @@ class Connection:
                     transport = self._async_transport
                     if transport is None and self._async_transport_factory is not None:
                         transport = self._async_transport_factory(self.ssl_context)
-                    if transport is None and not urllib.request.getproxies():
+                    if transport is None and not _proxy_configured():
                         # With a proxy configured, httpx's own transport (it routes proxies).
                         transport = SpreadTransport.over_httpcore(self.ssl_context, POOL_LIMITS)
                     client = httpx.AsyncClient(transport=transport, **self._options())
@@ -155,6 +155,12 @@ class Connection:
         if client is not None:
             await client.aclose()
         self.close()
+
+
+def _proxy_configured() -> bool:
+    """Whether httpx would route a request through a proxy from the environment (as httpx does,
+    by `urllib.request.getproxies`; a NO_PROXY list alone, its "no" entry, routes nothing)."""
+    return any(scheme != "no" for scheme in urllib.request.getproxies())
 
 
 _registry: OrderedDict[tuple[object, ...], Connection] = OrderedDict()

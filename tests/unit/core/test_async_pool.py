@@ -167,7 +167,12 @@ async def recording_server(body: bytes) -> AsyncIterator[tuple[str, list[bytes]]
         await server.wait_closed()
 
 
-async def test_the_default_async_pool_is_spread_and_reaches_the_server_directly() -> None:
+@pytest.mark.parametrize("no_proxy", [None, "localhost,127.0.0.1"])
+async def test_the_default_async_pool_is_spread_and_reaches_the_server_directly(
+    monkeypatch: pytest.MonkeyPatch, no_proxy: str | None
+) -> None:
+    if no_proxy is not None:  # a NO_PROXY list alone configures no proxy
+        monkeypatch.setenv("NO_PROXY", no_proxy)
     async with recording_server(b'{"version": "0.12.4"}') as (url, lines):
         connection = OpenWebUIClient(url, "sk-pool-0123456789").connection
         client = connection.async_client
