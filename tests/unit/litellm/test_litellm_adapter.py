@@ -448,6 +448,19 @@ def test_async_calls_use_litellms_aiohttp_transport_unless_litellm_is_told_not_t
     assert adapter._aiohttp_transport(context) is None  # httpx's own pool, as for openai/
 
 
+def test_a_litellm_without_its_aiohttp_transport_factory_leaves_the_core_its_own_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ssl
+
+    from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+    monkeypatch.setattr(litellm, "disable_aiohttp_transport", False)
+    for name in ("create_aiohttp_transport", "_create_aiohttp_transport"):
+        monkeypatch.delattr(AsyncHTTPHandler, name, raising=False)
+    assert adapter._aiohttp_transport(ssl.create_default_context()) is None
+
+
 def test_the_providers_clients_share_a_pool_apart_from_other_libraries() -> None:
     from openwebui_adapters.connection import reset_connections, shared_connections
 
