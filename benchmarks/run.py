@@ -397,7 +397,7 @@ IMPORT_PAIRS = (
 IMPORT_MODULES = (
     "httpx",
     "openwebui_adapters",
-    "openwebui_adapters.client",
+    "openwebui_adapters._client",
     CORE_IMPORT,
     "openai",
     "openwebui_adapters.litellm",
@@ -421,7 +421,7 @@ def import_label(entry: str) -> str:
 # Importing these must never load litellm.
 NO_LITELLM = (
     "openwebui_adapters",
-    "openwebui_adapters.client",
+    "openwebui_adapters._client",
     CORE_IMPORT,
     "openwebui_adapters.langchain",
     "openwebui_adapters.smolagents",
@@ -691,7 +691,7 @@ def headers_worker(key: str, url: str, calls: int) -> None:
     after = rss_bytes()
     pools = None
     try:
-        from openwebui_adapters.connection import shared_connections
+        from openwebui_adapters._connection import shared_connections
 
         pools = shared_connections()
     except ImportError:

@@ -200,7 +200,7 @@ def owui_settings(owui_target: OWUISettings, monkeypatch: pytest.MonkeyPatch) ->
 def _fresh_connections() -> None:
     """Forget pooled connections and model catalogs, so no test sees another's cache."""
     try:
-        from openwebui_adapters.connection import reset_connections
+        from openwebui_adapters._connection import reset_connections
     except ImportError:
         return
     reset_connections()

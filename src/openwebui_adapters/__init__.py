@@ -25,9 +25,9 @@ __all__ = [
 
 # Public name -> module that defines it; imported on first access to keep `import` cheap.
 _LAZY = {
-    "OpenWebUIClient": "client",
-    "ModelInfo": "catalog",
-    "Settings": "settings",
+    "OpenWebUIClient": "_client",
+    "ModelInfo": "_catalog",
+    "Settings": "_settings",
     "OpenWebUIError": "errors",
     "ConfigurationError": "errors",
     "ModelNotFoundError": "errors",
@@ -35,10 +35,10 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from . import errors
-    from .catalog import ModelInfo
-    from .client import OpenWebUIClient
+    from ._catalog import ModelInfo
+    from ._client import OpenWebUIClient
+    from ._settings import Settings
     from .errors import ConfigurationError, ModelNotFoundError, OpenWebUIError
-    from .settings import Settings
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from smolagents.models import supports_stop_parameter
 
-from .model_facts import ModelFacts
+from ._model_facts import ModelFacts
 
 __all__ = ["flatten_messages_as_text", "stop_parameter_supported"]
 

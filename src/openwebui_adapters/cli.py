@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    from .client import OpenWebUIClient
+    from ._client import OpenWebUIClient
 
     return OpenWebUIClient(
         args.server_url,

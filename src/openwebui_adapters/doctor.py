@@ -14,10 +14,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .catalog import ModelInfo
-from .client import OpenWebUIClient
-from .connection import get_connection
-from .discovery import walk, walk_timeout
+from ._catalog import ModelInfo
+from ._client import OpenWebUIClient
+from ._connection import get_connection
+from ._discovery import walk, walk_timeout
+from ._pasted import describe_session_token, session_token_claims, split_userinfo, strip_pasted
+from ._server_versions import tested_range, untested_note
+from ._settings import Settings
+from ._tls import Verify
 from .errors import (
     SERVER_URL,
     AuthenticationError,
@@ -33,10 +37,6 @@ from .errors import (
     error_from_transport,
     is_html,
 )
-from .pasted import describe_session_token, session_token_claims, split_userinfo, strip_pasted
-from .server_versions import tested_range, untested_note
-from .settings import Settings
-from .tls import Verify
 
 PROMPT = "Reply with the single word OK."
 DOCTOR_CHAT_TIMEOUT = 120.0

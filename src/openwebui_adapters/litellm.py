@@ -56,9 +56,9 @@ from litellm.types.utils import (
 from litellm.utils import custom_llm_setup
 
 from openwebui_adapters import errors
-from openwebui_adapters.client import OpenWebUIClient
-from openwebui_adapters.litellm_models import register_models, remember_model
-from openwebui_adapters.replies import (
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._litellm_models import register_models, remember_model
+from openwebui_adapters._replies import (
     ChatAnswer,
     Choice,
     Citation,

@@ -42,17 +42,17 @@ from smolagents.models import (
 from smolagents.monitoring import TokenUsage
 from smolagents.tools import Tool
 
-from openwebui_adapters._smolagents_facts import flatten_messages_as_text as _flatten
-from openwebui_adapters._smolagents_facts import stop_parameter_supported
-from openwebui_adapters.client import OpenWebUIClient, check_model_name
-from openwebui_adapters.errors import OpenWebUIError, RateLimitError
-from openwebui_adapters.replies import (
+from openwebui_adapters._client import OpenWebUIClient, check_model_name
+from openwebui_adapters._replies import (
     ChatAnswer,
     Citation,
     StreamChunk,
     Usage,
     read_stream_chunk,
 )
+from openwebui_adapters._smolagents_facts import flatten_messages_as_text as _flatten
+from openwebui_adapters._smolagents_facts import stop_parameter_supported
+from openwebui_adapters.errors import OpenWebUIError, RateLimitError
 
 __all__ = ["MODEL_ENV", "OpenWebUIKnowledgeTool", "OpenWebUIModel"]
 

@@ -94,7 +94,7 @@ class Backoff:
 @pytest.fixture
 def backoff(monkeypatch: pytest.MonkeyPatch) -> Backoff:
     """Records the backoff the core chooses and sleeps `scale` times as long (0 by default)."""
-    from openwebui_adapters import sending
+    from openwebui_adapters import _sending as sending
 
     record = Backoff()
     real = sending.backoff_delay

@@ -23,8 +23,8 @@ from server import CHAT, Behaviour, Conn, FaultServer, Request, raw, sse, status
 from smolagents.models import ChatMessage, agglomerate_stream_deltas
 
 import openwebui_adapters.litellm  # noqa: F401  # registers openwebui/
+from openwebui_adapters._replies import citations_from_sources
 from openwebui_adapters.langchain import ChatOpenWebUI
-from openwebui_adapters.replies import citations_from_sources
 from openwebui_adapters.smolagents import OpenWebUIModel
 from samples import sample_text
 

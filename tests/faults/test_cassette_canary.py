@@ -15,7 +15,7 @@ from server import CHAT, FaultServer, ok_chat, sample, sequence, status
 
 import vcr_support
 from openwebui_adapters import errors
-from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters._client import OpenWebUIClient
 
 MODEL = "llama3:latest"
 MESSAGES = [{"role": "user", "content": "Say hello."}]

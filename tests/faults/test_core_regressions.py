@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openwebui_adapters.settings import DEFAULT_CONNECT_TIMEOUT, Settings
+from openwebui_adapters._settings import DEFAULT_CONNECT_TIMEOUT, Settings
 
 
 def test_a_short_timeout_also_bounds_connecting() -> None:
@@ -29,8 +29,8 @@ def test_a_key_the_server_echoes_is_masked_in_the_error() -> None:
     """A proxy quoting the Authorization header back must not put the key into messages."""
     import json
 
+    from openwebui_adapters._sending import without_key
     from openwebui_adapters.errors import AuthenticationError, ResponseError
-    from openwebui_adapters.sending import without_key
 
     key = "sk-echoed-0123456789"
     error = without_key(AuthenticationError(f"Bad key {key}", body=f"Bad key {key}"), key)

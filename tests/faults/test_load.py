@@ -44,8 +44,8 @@ from typing import Any
 import pytest
 from server import CHAT, FaultServer, ok_chat, slow, sse, stream_events
 
-from openwebui_adapters.client import OpenWebUIClient
-from openwebui_adapters.connection import POOL_LIMITS, reset_connections, shared_connections
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._connection import POOL_LIMITS, reset_connections, shared_connections
 
 CALLS = 200  # per library and batch: two batches make 400 calls
 RESTART_CALLS = 100

@@ -44,9 +44,9 @@ from server import (
 )
 
 from openwebui_adapters import errors
-from openwebui_adapters.client import OpenWebUIClient
-from openwebui_adapters.sending import BACKOFF_BASE, BACKOFF_CAP
-from openwebui_adapters.settings import check_api_key
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._sending import BACKOFF_BASE, BACKOFF_CAP
+from openwebui_adapters._settings import check_api_key
 
 TIMEOUT = 0.5  # the only timeout a test sets: it bounds connecting and reading alike
 RETRIES = 2
@@ -412,8 +412,10 @@ class Library:
 
 
 LIBRARIES = {
-    "core": Library(run_core, "openwebui_adapters.client", "openwebui_adapters.errors"),
-    "core-async": Library(run_core_async, "openwebui_adapters.client", "openwebui_adapters.errors"),
+    "core": Library(run_core, "openwebui_adapters._client", "openwebui_adapters.errors"),
+    "core-async": Library(
+        run_core_async, "openwebui_adapters._client", "openwebui_adapters.errors"
+    ),
     "litellm": Library(run_litellm, "openwebui_adapters.litellm", "litellm.exceptions"),
     "langchain": Library(
         run_langchain, "openwebui_adapters.langchain", "langchain_core.exceptions"

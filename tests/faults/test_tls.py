@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from server import FaultServer
 
-from openwebui_adapters.client import OpenWebUIClient
-from openwebui_adapters.connection import reset_connections
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._connection import reset_connections
 from openwebui_adapters.doctor import Doctor
 from openwebui_adapters.errors import ConfigurationError, TLSError
 

@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from openwebui_adapters import OpenWebUIClient, knowledge
+from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters import _knowledge as knowledge
+from openwebui_adapters._replies import read_chat_answer, read_stream_chunk
 from openwebui_adapters.errors import KnowledgeError, KnowledgeNotFoundError
-from openwebui_adapters.replies import read_chat_answer, read_stream_chunk
 
 pytestmark = pytest.mark.live
 

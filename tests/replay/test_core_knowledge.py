@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters._knowledge import KnowledgeBase, UploadedFile
+from openwebui_adapters._replies import read_chat_answer, read_stream_chunk
 from openwebui_adapters.errors import KnowledgeError, KnowledgeNotFoundError
-from openwebui_adapters.knowledge import KnowledgeBase, UploadedFile
-from openwebui_adapters.replies import read_chat_answer, read_stream_chunk
 
 pytestmark = pytest.mark.vcr
 

@@ -21,8 +21,8 @@ from smolagents import CodeAgent, ToolCallingAgent
 
 import openwebui_adapters.litellm  # noqa: F401  # registers openwebui/
 from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters._knowledge import KnowledgeBase
 from openwebui_adapters.errors import KnowledgeNotFoundError
-from openwebui_adapters.knowledge import KnowledgeBase
 from openwebui_adapters.langchain import ChatOpenWebUI, OpenWebUIRetriever
 from openwebui_adapters.smolagents import OpenWebUIKnowledgeTool, OpenWebUIModel
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from openwebui_adapters import errors
-from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters._client import OpenWebUIClient
 
 URL = "http://owui.test"
 KEY = "sk-unit-unsendable"

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from langchain_core.utils import get_pydantic_field_names
 from pydantic import BaseModel, SecretStr
 
-from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters._client import OpenWebUIClient
 
 __all__ = [
     "ConnectionFields",

@@ -22,7 +22,7 @@ from langchain_core.messages.content import is_data_content_block
 from langchain_core.messages.tool import ToolCall, ToolCallChunk, tool_call_chunk
 from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
 
-from openwebui_adapters.replies import ChatAnswer, Choice, Citation, StreamChunk, Usage
+from openwebui_adapters._replies import ChatAnswer, Choice, Citation, StreamChunk, Usage
 
 __all__ = [
     "chunk_from_stream",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from langchain_core.language_models.model_profile import ModelProfile
 
-from openwebui_adapters.client import OpenWebUIClient
-from openwebui_adapters.model_facts import ModelFacts
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._model_facts import ModelFacts
 
 __all__ = ["cached_profile", "profile_from_facts"]
 

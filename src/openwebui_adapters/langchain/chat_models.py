@@ -33,10 +33,10 @@ from langchain_core.utils.function_calling import convert_to_openai_function, co
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._knowledge import KnowledgeBase, UploadedFile
+from openwebui_adapters._replies import ChatAnswer, Citation, Usage, read_stream_chunk
 from openwebui_adapters.errors import API_KEY, SERVER_URL
-from openwebui_adapters.knowledge import KnowledgeBase, UploadedFile
-from openwebui_adapters.replies import ChatAnswer, Citation, Usage, read_stream_chunk
 
 from ._errors import map_errors
 from ._fields import collect_model_kwargs, core_client

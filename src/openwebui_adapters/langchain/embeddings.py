@@ -11,9 +11,9 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._replies import read_embedding_answer
 from openwebui_adapters.errors import API_KEY, SERVER_URL
-from openwebui_adapters.replies import read_embedding_answer
 
 from ._errors import map_errors
 from ._fields import collect_model_kwargs, core_client

@@ -14,9 +14,9 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import ConfigDict, Field, SecretStr, model_validator
 
-from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._replies import Citation
 from openwebui_adapters.errors import API_KEY, SERVER_URL
-from openwebui_adapters.replies import Citation
 
 from ._errors import map_errors
 from ._fields import core_client

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from openwebui_adapters.sse import aiter_text_chunks, iter_text_chunks
+from openwebui_adapters._sse import aiter_text_chunks, iter_text_chunks
 
 
 def iter_chunks(lines: Iterable[str]) -> Iterator[dict[str, Any]]:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from openwebui_adapters import OpenWebUIClient
-from openwebui_adapters.answers import StreamFixer, check_chat_answer, is_joined_batch
+from openwebui_adapters._answers import StreamFixer, check_chat_answer, is_joined_batch
 from openwebui_adapters.errors import ResponseError
 
 URL = "http://owui.test/api/chat/completions"

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from openwebui_adapters import OpenWebUIClient
-from openwebui_adapters.async_pool import POOLS, SpreadTransport, spread_limits
-from openwebui_adapters.connection import POOL_LIMITS, reset_connections
+from openwebui_adapters._async_pool import POOLS, SpreadTransport, spread_limits
+from openwebui_adapters._connection import POOL_LIMITS, reset_connections
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 

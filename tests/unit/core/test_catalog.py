@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from openwebui_adapters.catalog import Catalog, ModelInfo, parse_models, resolve, suggest
+from openwebui_adapters._catalog import Catalog, ModelInfo, parse_models, resolve, suggest
 
 SAMPLES = Path(__file__).resolve().parents[3] / "tests" / "data"
 

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from openwebui_adapters import OpenWebUIClient, sending
+from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters import _sending as sending
 from openwebui_adapters import errors as errors_module
 from openwebui_adapters.errors import (
     ModelNotFoundError,
@@ -494,7 +495,7 @@ def test_connect_timeouts_are_retried(server: Server, delays: list[float]) -> No
 def test_a_chat_body_is_the_bytes_httpx_would_send_for_it() -> None:
     """The core encodes a chat once itself; what it sends is what `httpx.post(json=...)` sends, so
     a long conversation costs it the same as raw httpx (benchmarks: the conversation slope)."""
-    from openwebui_adapters.client import build_chat_body, encode_chat_body
+    from openwebui_adapters._client import build_chat_body, encode_chat_body
 
     conversation = [
         {"role": "user", "content": "Grüße, 東京の天気は? 🌤"},

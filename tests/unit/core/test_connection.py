@@ -11,11 +11,12 @@ import certifi
 import httpx
 import pytest
 
-from openwebui_adapters import OpenWebUIClient, connection
-from openwebui_adapters.connection import MAX_SHARED, reset_connections, shared_connections
+from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters import _connection as connection
+from openwebui_adapters._connection import MAX_SHARED, reset_connections, shared_connections
+from openwebui_adapters._settings import Settings
+from openwebui_adapters._tls import ssl_context
 from openwebui_adapters.errors import ConfigurationError
-from openwebui_adapters.settings import Settings
-from openwebui_adapters.tls import ssl_context
 
 URL = "http://owui.test"
 KEY = "sk-pool-0123456789"

@@ -12,21 +12,22 @@ from typing import Any
 import httpx
 import pytest
 
-from openwebui_adapters import OpenWebUIClient, knowledge
-from openwebui_adapters.errors import (
-    ConfigurationError,
-    KnowledgeError,
-    KnowledgeNotFoundError,
-    OpenWebUIError,
-)
-from openwebui_adapters.knowledge import (
+from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters import _knowledge as knowledge
+from openwebui_adapters._knowledge import (
     KnowledgeBase,
     UploadedFile,
     explain_processing_failure,
     file_items,
     match_knowledge,
 )
-from openwebui_adapters.replies import Citation
+from openwebui_adapters._replies import Citation
+from openwebui_adapters.errors import (
+    ConfigurationError,
+    KnowledgeError,
+    KnowledgeNotFoundError,
+    OpenWebUIError,
+)
 from samples import sample_response
 
 FILE_ID = "11111111-2222-3333-4444-555555555555"

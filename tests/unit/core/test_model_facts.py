@@ -14,10 +14,8 @@ import httpx
 import pytest
 
 from openwebui_adapters import OpenWebUIClient
-from openwebui_adapters.catalog import parse_models
-from openwebui_adapters.cli import main
-from openwebui_adapters.errors import ModelNotFoundError
-from openwebui_adapters.model_facts import (
+from openwebui_adapters._catalog import parse_models
+from openwebui_adapters._model_facts import (
     SHOW_PATH,
     Capabilities,
     ModelFacts,
@@ -25,6 +23,8 @@ from openwebui_adapters.model_facts import (
     facts_for,
     with_overrides,
 )
+from openwebui_adapters.cli import main
+from openwebui_adapters.errors import ModelNotFoundError
 
 DATA = Path(__file__).parents[2] / "data"
 MODELS = json.loads((DATA / "model_facts_api_models.json").read_text())

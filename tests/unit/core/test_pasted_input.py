@@ -17,6 +17,8 @@ import httpx
 import pytest
 
 from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters._pasted import describe_session_token, frontend_route_start
+from openwebui_adapters._settings import Settings, check_api_key, normalize_server_url
 from openwebui_adapters.doctor import Doctor, format_result
 from openwebui_adapters.errors import (
     API_KEY,
@@ -25,8 +27,6 @@ from openwebui_adapters.errors import (
     ConfigurationError,
     RouteError,
 )
-from openwebui_adapters.pasted import describe_session_token, frontend_route_start
-from openwebui_adapters.settings import Settings, check_api_key, normalize_server_url
 from samples import sample_text
 
 KEY = "sk-" + "pasted0input" * 2  # built here, never a real key

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
+from openwebui_adapters._pasted import strip_pasted
+from openwebui_adapters._settings import Settings, check_api_key, normalize_server_url
 from openwebui_adapters.errors import ConfigurationError
-from openwebui_adapters.pasted import strip_pasted
-from openwebui_adapters.settings import Settings, check_api_key, normalize_server_url
 
 # Random on a developer's machine (to find new cases), the same examples on every CI run.
 PROPERTY = settings(max_examples=400, deadline=None, derandomize=bool(os.environ.get("CI")))

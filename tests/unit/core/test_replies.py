@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from openwebui_adapters.answers import StreamFixer
-from openwebui_adapters.errors import ResponseError
-from openwebui_adapters.replies import (
+from openwebui_adapters._answers import StreamFixer
+from openwebui_adapters._replies import (
     Citation,
     Usage,
     citations_from_sources,
@@ -17,6 +16,7 @@ from openwebui_adapters.replies import (
     read_stream_chunk,
     read_usage,
 )
+from openwebui_adapters.errors import ResponseError
 from samples import sample_text
 
 

@@ -12,14 +12,14 @@ import pytest
 from test_doctor import KEY, OpenWebUILike
 
 from openwebui_adapters import OpenWebUIClient
-from openwebui_adapters.doctor import Doctor
-from openwebui_adapters.errors import SERVER_URL, RouteError
-from openwebui_adapters.server_versions import (
+from openwebui_adapters._server_versions import (
     NEWEST_TESTED,
     OLDEST_TESTED,
     parse_version,
     untested_note,
 )
+from openwebui_adapters.doctor import Doctor
+from openwebui_adapters.errors import SERVER_URL, RouteError
 
 
 def test_versions_parse_as_numbers_not_text() -> None:

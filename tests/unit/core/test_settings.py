@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from openwebui_adapters._settings import Settings, check_api_key, normalize_server_url
 from openwebui_adapters.errors import ConfigurationError
-from openwebui_adapters.settings import Settings, check_api_key, normalize_server_url
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import json
 import pytest
 from sse_lines import iter_chunks
 
+from openwebui_adapters._sse import aiter_text_chunks, iter_text_chunks
 from openwebui_adapters.errors import ResponseError
-from openwebui_adapters.sse import aiter_text_chunks, iter_text_chunks
 from samples import sample_text
 
 

@@ -6,7 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from openwebui_adapters.server_versions import NEWEST_TESTED, OLDEST_TESTED
+from openwebui_adapters._server_versions import NEWEST_TESTED, OLDEST_TESTED
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters._client import OpenWebUIClient
 from openwebui_adapters.langchain import ChatOpenWebUI, OpenWebUIEmbeddings
 
 URL = "http://openwebui.test"

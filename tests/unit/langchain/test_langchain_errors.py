@@ -169,7 +169,7 @@ def test_connection_failures_are_model_connection_errors() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
-    from openwebui_adapters.client import OpenWebUIClient
+    from openwebui_adapters._client import OpenWebUIClient
     from openwebui_adapters.langchain import ChatOpenWebUI
 
     client = OpenWebUIClient(

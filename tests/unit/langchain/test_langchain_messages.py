@@ -16,13 +16,13 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import UsageMetadata
 
+from openwebui_adapters._replies import read_chat_answer, read_stream_chunk, read_usage
 from openwebui_adapters.langchain._messages import (
     chunk_from_stream,
     message_from_answer,
     message_to_openai,
     usage_metadata,
 )
-from openwebui_adapters.replies import read_chat_answer, read_stream_chunk, read_usage
 from samples import DATA
 
 

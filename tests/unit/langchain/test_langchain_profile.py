@@ -7,8 +7,8 @@ import warnings
 import httpx
 
 from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters._model_facts import Capabilities, ModelFacts
 from openwebui_adapters.langchain._profile import cached_profile, profile_from_facts
-from openwebui_adapters.model_facts import Capabilities, ModelFacts
 
 
 def test_stated_facts_become_profile_keys_and_unknown_ones_stay_out() -> None:

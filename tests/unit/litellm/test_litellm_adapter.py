@@ -17,8 +17,9 @@ from litellm import exceptions as llm_errors
 from litellm.llms.custom_llm import CustomLLM
 
 import openwebui_adapters.litellm as adapter
-from openwebui_adapters import errors, sending
-from openwebui_adapters.client import OpenWebUIClient
+from openwebui_adapters import _sending as sending
+from openwebui_adapters import errors
+from openwebui_adapters._client import OpenWebUIClient
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly. qualifier:UserWarning")
 
@@ -462,7 +463,7 @@ def test_a_litellm_without_its_aiohttp_transport_factory_leaves_the_core_its_own
 
 
 def test_the_providers_clients_share_a_pool_apart_from_other_libraries() -> None:
-    from openwebui_adapters.connection import reset_connections, shared_connections
+    from openwebui_adapters._connection import reset_connections, shared_connections
 
     reset_connections()
     first = adapter._client("http://owui.test", "sk-unit-pool-0000", 5, {"X-Trace": "1"}, {})

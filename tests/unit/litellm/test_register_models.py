@@ -17,9 +17,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map do
 import litellm
 
 import openwebui_adapters.litellm as adapter
-from openwebui_adapters import litellm_models
-from openwebui_adapters.client import OpenWebUIClient
-from openwebui_adapters.model_facts import SHOW_PATH
+from openwebui_adapters import _litellm_models as litellm_models
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._model_facts import SHOW_PATH
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly. qualifier:UserWarning")
 

@@ -22,8 +22,8 @@ from smolagents.models import (
 )
 
 from openwebui_adapters import errors
-from openwebui_adapters.client import OpenWebUIClient
-from openwebui_adapters.replies import read_stream_chunk
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._replies import read_stream_chunk
 from openwebui_adapters.smolagents import OpenWebUIModel, delta_from_chunk
 from samples import sample_response as sample
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from openwebui_adapters._model_facts import Capabilities, ModelFacts
 from openwebui_adapters._smolagents_facts import flatten_messages_as_text, stop_parameter_supported
-from openwebui_adapters.model_facts import Capabilities, ModelFacts
 
 
 def facts(backend: str = "openai", vision: bool | None = None, **fields: str) -> ModelFacts:
@@ -48,8 +48,8 @@ def test_stop_follows_the_base_model_and_ollama_always_takes_it() -> None:
 def test_the_model_reads_the_cached_facts_where_smolagents_asks() -> None:
     import httpx
 
-    from openwebui_adapters.catalog import parse_models
-    from openwebui_adapters.client import OpenWebUIClient
+    from openwebui_adapters._catalog import parse_models
+    from openwebui_adapters._client import OpenWebUIClient
     from openwebui_adapters.smolagents import OpenWebUIModel
 
     def no_request(request: httpx.Request) -> httpx.Response:

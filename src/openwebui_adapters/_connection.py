@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 
 from . import __version__
-from .async_pool import SpreadTransport
-from .catalog import Catalog
-from .settings import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Settings, auth_headers
-from .tls import ssl_context
+from ._async_pool import SpreadTransport
+from ._catalog import Catalog
+from ._settings import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Settings, auth_headers
+from ._tls import ssl_context
 
 USER_AGENT = f"openwebui-adapters/{__version__}"
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30)

@@ -4,7 +4,7 @@ After `register_models()` every model the key may use is known to LiteLLM as `op
 and under the other names a user writes for it (the display name, an Ollama id without
 `:latest`; LiteLLM's lookup ignores case itself), so `litellm.supports_function_calling`,
 `supports_vision`, `supports_response_schema`, `supports_reasoning`, `get_model_info` and the
-cost functions answer from what the server says (`openwebui_adapters.model_facts`). Costs are
+cost functions answer from what the server says (`openwebui_adapters._model_facts`). Costs are
 zero unless you pass prices in `overrides`. A capability nobody states is left out of the
 entry, which LiteLLM answers as False: state it in `overrides` if you know better.
 
@@ -23,7 +23,7 @@ configuration for, so without this the OpenAI SDK's embeddings through the Proxy
 send `encoding_format`) needed `drop_params`, and `dimensions` was lost with it.
 
 In the Proxy, `openwebui_adapters.litellm.handler` in `custom_provider_map` imports this module.
-To register the facts when the Proxy starts, list `openwebui_adapters.litellm_models.register_at_start`
+To register the facts when the Proxy starts, list `openwebui_adapters._litellm_models.register_at_start`
 in `litellm_settings.callbacks`: the Proxy looks it up while reading its config, which calls
 `register_models()` from `OPENWEBUI_SERVER_URL`/`OPENWEBUI_API_KEY` (a failure is logged, and the
 Proxy starts anyway).
@@ -43,8 +43,8 @@ import litellm
 import litellm.main
 from litellm.integrations.custom_logger import CustomLogger
 
-from openwebui_adapters.client import OpenWebUIClient
-from openwebui_adapters.model_facts import ModelFacts
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._model_facts import ModelFacts
 
 __all__ = [
     "EMBEDDING_PARAMS",
@@ -277,7 +277,7 @@ _at_start: _RegisteredAtStart | None = None
 
 
 def __getattr__(name: str) -> Any:
-    # The Proxy resolves `openwebui_adapters.litellm_models.register_at_start` with getattr while
+    # The Proxy resolves `openwebui_adapters._litellm_models.register_at_start` with getattr while
     # it reads its config, before it builds its Router: the moment to register the server's models.
     global _at_start
     if name != "register_at_start":

@@ -12,15 +12,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from .errors import API_KEY, API_KEY_HEADER, SERVER_URL, ConfigurationError
-from .pasted import (
+from ._pasted import (
     frontend_route_start,
     key_problem,
     mask_for_display,
     split_userinfo,
     strip_pasted,
 )
-from .tls import CERT_ENV, VERIFY_ENV, Verify, check_verify
+from ._tls import CERT_ENV, VERIFY_ENV, Verify, check_verify
+from .errors import API_KEY, API_KEY_HEADER, SERVER_URL, ConfigurationError
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",

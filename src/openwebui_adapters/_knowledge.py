@@ -30,8 +30,11 @@ from typing import Any, TypeAlias
 
 import httpx
 
-from .catalog import ModelInfo, suggest
-from .connection import Connection
+from ._catalog import ModelInfo, suggest
+from ._connection import Connection
+from ._replies import Citation, citations_from_sources
+from ._sending import Diagnose, Sender
+from ._settings import Settings
 from .errors import (
     ConfigurationError,
     KnowledgeError,
@@ -40,9 +43,6 @@ from .errors import (
     ResponseError,
     server_detail,
 )
-from .replies import Citation, citations_from_sources
-from .sending import Diagnose, Sender
-from .settings import Settings
 
 __all__ = [
     "FILES_PATH",

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from .connection import Connection
+from ._connection import Connection
+from ._pasted import describe_session_token
+from ._server_versions import tested_range
 from .errors import OpenWebUIError, RouteError, is_html
-from .pasted import describe_session_token
-from .server_versions import tested_range
 
 __all__ = [
     "VERSION_PATH",

@@ -14,10 +14,16 @@ from typing import Any, NoReturn, TypeVar
 
 import httpx
 
-from .answers import StreamFixer, check_chat_answer, embedding_count, is_joined_batch
-from .catalog import Catalog, ModelInfo, parse_models, resolve, suggest
-from .connection import AsyncTransportFactory, Connection, get_connection
-from .discovery import warn_once_if_session_token
+from ._answers import StreamFixer, check_chat_answer, embedding_count, is_joined_batch
+from ._catalog import Catalog, ModelInfo, parse_models, resolve, suggest
+from ._connection import AsyncTransportFactory, Connection, get_connection
+from ._discovery import warn_once_if_session_token
+from ._knowledge import KnowledgeMethods
+from ._model_facts import ModelFactsMethods
+from ._replies import ChatAnswer, StreamChunk, read_chat_answer, read_stream_chunk
+from ._sending import RETRY_STATUSES, Sender
+from ._settings import Settings
+from ._tls import Verify
 from .errors import (
     MODEL,
     ConfigurationError,
@@ -26,12 +32,6 @@ from .errors import (
     ResponseError,
     ServerError,
 )
-from .knowledge import KnowledgeMethods
-from .model_facts import ModelFactsMethods
-from .replies import ChatAnswer, StreamChunk, read_chat_answer, read_stream_chunk
-from .sending import RETRY_STATUSES, Sender
-from .settings import Settings
-from .tls import Verify
 
 __all__ = [
     "CHAT_PATH",

@@ -25,12 +25,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from .catalog import Catalog, ModelInfo, resolve
+from ._catalog import Catalog, ModelInfo, resolve
 from .errors import OpenWebUIError
 
 if TYPE_CHECKING:
-    from .sending import Sender
-    from .settings import Settings
+    from ._sending import Sender
+    from ._settings import Settings
 
 __all__ = [
     "SHOW_PATH",

@@ -18,8 +18,10 @@ from typing import Any
 
 import httpx
 
-from .connection import Connection
-from .discovery import arebase, rebase
+from ._connection import Connection
+from ._discovery import arebase, rebase
+from ._settings import Settings
+from ._sse import aiter_text_chunks, iter_text_chunks
 from .errors import (
     ConnectTimeoutError,
     OpenWebUIError,
@@ -29,8 +31,6 @@ from .errors import (
     error_from_transport,
     is_html,
 )
-from .settings import Settings
-from .sse import aiter_text_chunks, iter_text_chunks
 
 __all__ = [
     "BACKOFF_BASE",
