@@ -1,245 +1,56 @@
-"""`OpenWebUIClient`: chat, streams, embeddings and models, with model names resolved for you.
+"""`OpenWebUIClient`: chat, streams, embeddings, models, facts and knowledge, for one server.
 
-The happy path costs one request: the name is sent as given (or as it resolved before). Only on
-"Model not found" is the model list fetched, the name resolved, and the call sent once more; if
-the server's own list turns out stale, it is asked to refresh once.
+The client is built from parts it owns: the shared connection (pools, catalog, caches) and the
+services that write each exchange once as a plan (`_chat`, `_models`, `_model_facts`,
+`_knowledge`). Its methods only hand a plan to the sync or the async driver (`_plan`), so a sync
+method and its async twin differ in one line.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any, NoReturn, TypeVar
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from contextlib import aclosing, closing
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ._answers import StreamFixer, check_chat_answer, embedding_count, is_joined_batch
-from ._catalog import Catalog, ModelInfo, parse_models, resolve, suggest
+from ._catalog import ModelInfo
+from ._chat import Chat
 from ._connection import AsyncTransportFactory, Connection, get_connection
-from ._discovery import warn_once_if_session_token
-from ._knowledge import KnowledgeMethods
-from ._model_facts import ModelFactsMethods
-from ._replies import ChatAnswer, StreamChunk, read_chat_answer, read_stream_chunk
-from ._sending import RETRY_STATUSES, Sender
-from ._settings import Settings
-from ._tls import Verify
-from .errors import (
-    MODEL,
-    ConfigurationError,
-    ModelNotFoundError,
-    OpenWebUIError,
-    ResponseError,
-    ServerError,
+from ._discovery import VERSION_PATH, open_webui_version, warn_once_if_session_token
+from ._knowledge._records import FilesArg, KnowledgeBase, KnowledgeRef, UploadedFile
+from ._knowledge._service import Knowledge
+from ._knowledge._waiting import PROCESS_TIMEOUT
+from ._model_facts import Facts, ModelFacts
+from ._models import Models
+from ._plan import Plan, aiterate, arun, iterate, run
+from ._replies import (
+    ChatAnswer,
+    Citation,
+    EmbeddingAnswer,
+    StreamChunk,
+    read_chat_answer,
+    read_embedding_answer,
+    read_stream_chunk,
 )
+from ._sending import Sender
+from ._settings import Settings
+from .errors import RouteError
 
-__all__ = [
-    "CHAT_PATH",
-    "EMBEDDINGS_PATH",
-    "EMBEDDING_RETRY_STATUSES",
-    "MAX_NESTING",
-    "MODELS_PATH",
-    "MODELS_TIMEOUT",
-    "OpenWebUIClient",
-    "build_chat_body",
-    "check_model_name",
-]
+if TYPE_CHECKING:
+    import os
 
-CHAT_PATH = "/api/chat/completions"
-MODELS_PATH = "/api/models"
-EMBEDDINGS_PATH = "/api/embeddings"
-MODELS_TIMEOUT = 60.0
-# Open WebUI answers an unknown embeddings model with a bare 500: not worth retrying blindly.
-EMBEDDING_RETRY_STATUSES = RETRY_STATUSES - {500}
+    from typing_extensions import Unpack
+
+    from ._knowledge._waiting import UploadOptions
+    from ._settings import ConnectionOptions
+
+__all__ = ["OpenWebUIClient"]
 
 T = TypeVar("T")
-_END: Any = object()
 
 
-def check_model_name(name: Any) -> str:
-    """The model name, or a ConfigurationError naming the setting."""
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigurationError(
-            f"No model was given (got {name!r})",
-            setting=MODEL,
-            hint="pass the model as the server lists it, e.g. 'llama3:latest' "
-            "(`openwebui-adapters models` lists them)",
-        )
-    return name.strip()
-
-
-def build_chat_body(payload: Mapping[str, Any], *, stream: bool) -> dict[str, Any]:
-    """The request body: None values dropped, never an empty `tools` list, usage asked for."""
-    body = {key: value for key, value in payload.items() if value is not None}
-    body["model"] = check_model_name(body.get("model"))
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise ConfigurationError(
-            "A chat needs a non-empty list of messages",
-            setting="messages",
-            hint="pass messages=[{'role': 'user', 'content': '...'}]",
-        )
-    if not body.get("tools"):
-        # An empty list breaks some backends (vLLM answers 400), and tool_choice needs tools.
-        for key in ("tools", "tool_choice", "parallel_tool_calls"):
-            body.pop(key, None)
-    body["stream"] = stream
-    if stream:
-        body.setdefault("stream_options", {"include_usage": True})
-    else:
-        body.pop("stream_options", None)
-    return body
-
-
-MAX_NESTING = 64  # deeper than any real message; a circular reference stops here
-
-
-def encode_chat_body(body: Mapping[str, Any]) -> bytes:
-    """The body as JSON bytes, encoded as httpx would (so the encoding is also the check that
-    it can be sent: a walk in Python cost more than the encoding for a long conversation);
-    a ConfigurationError naming the value when it cannot be sent."""
-    try:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError, RecursionError):
-        _refuse_unsendable(body)
-    return text.encode("utf-8")
-
-
-def _refuse_unsendable(body: Mapping[str, Any]) -> NoReturn:
-    """Name the value that cannot be sent (walked only once encoding has failed)."""
-    for key, value in body.items():
-        found = _unsendable(value, str(key))
-        if found is not None:
-            where, what = found
-            raise ConfigurationError(
-                f"{where} holds {what}, which cannot be sent as JSON",
-                setting="messages" if where.startswith("messages") else str(key),
-                hint="pass text, lists and dicts only (an image or file as a base64 data URL)",
-            )
-    raise ConfigurationError(
-        "The request cannot be sent as JSON",
-        setting="messages",
-        hint="pass text, lists and dicts only (an image or file as a base64 data URL)",
-    )
-
-
-def _unsendable(value: Any, where: str, depth: int = 0) -> tuple[str, str] | None:
-    """Where `value` holds something `json.dumps` would refuse, and what it is; None if nothing."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else (where, f"the number {value!r}")
-    if depth > MAX_NESTING and isinstance(value, (dict, list, tuple)):
-        return where, "a structure nested too deeply (a circular reference?)"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key is not None and not isinstance(key, (str, int, float, bool)):
-                return where, f"a key of type {_type_name(key)}"
-            found = _unsendable(item, f"{where}.{key}", depth + 1)
-            if found is not None:
-                return found
-        return None
-    if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            found = _unsendable(item, f"{where}[{index}]", depth + 1)
-            if found is not None:
-                return found
-        return None
-    return where, f"a {_type_name(value)}"
-
-
-def _type_name(value: Any) -> str:
-    kind = type(value)
-    name = kind.__qualname__
-    return name if kind.__module__ == "builtins" else f"{kind.__module__}.{name}"
-
-
-def _is_missing_model(error: OpenWebUIError) -> bool:
-    return isinstance(error, ModelNotFoundError)
-
-
-def _is_missing_embedding_model(error: OpenWebUIError) -> bool:
-    return isinstance(error, ModelNotFoundError) or (
-        isinstance(error, ServerError) and error.status_code == 500
-    )
-
-
-def _next_candidate(
-    name: str, models: list[ModelInfo], tried: set[str], *, after_refresh: bool
-) -> str | None:
-    candidate = resolve(name, models)
-    if candidate is None or (candidate in tried and not after_refresh):
-        return None
-    return candidate
-
-
-def _final_model_error(name: str, models: list[ModelInfo], error: OpenWebUIError) -> OpenWebUIError:
-    """The error to raise once resolving gave up: the model error with suggestions, or the original."""
-    if not isinstance(error, ModelNotFoundError) and resolve(name, models) is not None:
-        return error  # the model exists: the failure was something else
-    if not models:
-        return ModelNotFoundError(
-            f"Open WebUI has no model {name!r}: this key's user sees no models at all",
-            model=name,
-            status_code=error.status_code,
-            url=error.url,
-            body=error.body,
-            hint="ask the Open WebUI admin to grant this user access to models "
-            "(a new user sees none until granted)",
-        )
-    return ModelNotFoundError(
-        f"Open WebUI has no model {name!r}",
-        model=name,
-        suggestions=suggest(name, models),
-        status_code=error.status_code,
-        url=error.url,
-        body=error.body,
-    )
-
-
-class _ModelAttempts:
-    """Which id to send for a name: as given (or as it resolved before), then as resolved against
-    the model list, then once more after asking the server to refresh its list."""
-
-    def __init__(
-        self, catalog: Catalog, name: str, is_missing: Callable[[OpenWebUIError], bool]
-    ) -> None:
-        self.catalog = catalog
-        self.name = name
-        self.is_missing = is_missing
-        self.model_id = catalog.alias(name) or name
-        self.tried: set[str] = set()
-        self.refreshed = False
-        self.error: OpenWebUIError | None = None
-
-    def failed(self, error: OpenWebUIError) -> bool:
-        """Record a failed send; re-raise what resolving cannot fix. True: fetch the list first."""
-        if not self.is_missing(error):
-            raise error
-        if self.refreshed:
-            raise _final_model_error(self.name, self.catalog.models or [], error) from error
-        self.error = error
-        self.tried.add(self.model_id)
-        self.catalog.forget(self.name)
-        return self.catalog.models is None
-
-    def offer(self, models: list[ModelInfo], *, refreshed: bool) -> bool:
-        """Pick the next id from `models`. True: nothing fits, ask for a refreshed list."""
-        self.refreshed = self.refreshed or refreshed
-        candidate = _next_candidate(self.name, models, self.tried, after_refresh=refreshed)
-        if candidate is not None:
-            self.model_id = candidate
-            return False
-        if not refreshed:
-            return True
-        assert self.error is not None
-        raise _final_model_error(self.name, models, self.error) from self.error
-
-    def succeeded(self) -> None:
-        self.catalog.remember(self.name, self.model_id)
-
-
-class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
+class OpenWebUIClient:
     """A client for one Open WebUI server; cheap to create.
 
     Clients of the same server, key and TLS trust share one pool and catalog, whatever their
@@ -254,31 +65,39 @@ class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
         server_url: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        max_retries: int | None = None,
-        verify: Verify | None = None,
-        headers: Mapping[str, str] | None = None,
-        api_key_header: str | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         async_transport_factory: AsyncTransportFactory | None = None,
+        **options: Unpack[ConnectionOptions],
     ) -> None:
-        self.settings = Settings.resolve(
-            server_url,
-            api_key,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_retries=max_retries,
-            verify=verify,
-            headers=headers,
-            api_key_header=api_key_header,
-        )
+        settings = Settings.resolve(server_url, api_key, **options)
+        self._build(settings, transport, async_transport_factory)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        async_transport_factory: AsyncTransportFactory | None = None,
+    ) -> OpenWebUIClient:
+        """A client for settings resolved already (the adapters resolve them by their names)."""
+        client = cls.__new__(cls)
+        client._build(settings, transport, async_transport_factory)
+        return client
+
+    def _build(
+        self,
+        settings: Settings,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
+        async_transport_factory: AsyncTransportFactory | None,
+    ) -> None:
+        self.settings = settings
         if transport is None:
-            self.connection = get_connection(self.settings, async_transport_factory)
+            self.connection = get_connection(settings, async_transport_factory)
         else:
             # A private connection over a given transport (tests, fault injection).
             self.connection = Connection(
-                self.settings,
+                settings,
                 transport=transport if isinstance(transport, httpx.BaseTransport) else None,
                 async_transport=transport
                 if isinstance(transport, httpx.AsyncBaseTransport)
@@ -286,264 +105,258 @@ class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
             )
         self.connection.acquire()
         self._closed = False
-        self.sender = Sender(self.connection, self.settings)
         self.catalog = self.connection.catalog
+        sender = Sender(self.connection, settings)
+        self._sender = sender
+        self._models = Models(sender, self.catalog, settings.timeout)
+        self._facts = Facts(sender, self._models, settings.timeout)
+        self._knowledge = Knowledge(sender, self.connection.knowledge, settings.timeout)
+        self._chat = Chat(sender, self._models, self._knowledge)
         warn_once_if_session_token(self.connection)
 
     def __repr__(self) -> str:
         return f"OpenWebUIClient(server_url={self.settings.server_url!r}, api_key='***')"
 
+    # -- the two drivers -------------------------------------------------------------------
+    def _run(self, plan: Plan[T]) -> T:
+        return run(plan, self.connection.client)
+
+    async def _arun(self, plan: Plan[T]) -> T:
+        return await arun(plan, self.connection.async_client)
+
+    # -- the server ------------------------------------------------------------------------
+    def server_version(self) -> str:
+        """The release of Open WebUI at the server URL (RouteError when it is not Open WebUI)."""
+        return self._run(self._version())
+
+    async def aserver_version(self) -> str:
+        """The async twin of `server_version`."""
+        return await self._arun(self._version())
+
+    def _version(self) -> Plan[str]:
+        request = self._sender.outgoing("GET", VERSION_PATH)
+        response = yield from self._sender.exchange(request)
+        version = open_webui_version(response)
+        if version is None:
+            raise RouteError(
+                f"{request.url} did not answer like Open WebUI (HTTP {response.status_code})",
+                url=request.url,
+                status_code=response.status_code,
+                names=self.settings.names,
+            )
+        return version
+
     # -- models ----------------------------------------------------------------------------
     def list_models(self, *, refresh: bool = False) -> list[ModelInfo]:
         """Every model this key may use (`refresh` asks the server to re-read its backends)."""
-        payload = self.sender.request_json(
-            "GET",
-            MODELS_PATH,
-            params={"refresh": "true"} if refresh else None,
-            timeout=min(self.settings.timeout, MODELS_TIMEOUT),
-        )
-        models = parse_models(payload)
-        self.catalog.store(models)
-        return models
+        return self._run(self._models.fetch(refresh=refresh))
 
     async def alist_models(self, *, refresh: bool = False) -> list[ModelInfo]:
         """The async twin of `list_models`."""
-        payload = await self.sender.arequest_json(
-            "GET",
-            MODELS_PATH,
-            params={"refresh": "true"} if refresh else None,
-            timeout=min(self.settings.timeout, MODELS_TIMEOUT),
-        )
-        models = parse_models(payload)
-        self.catalog.store(models)
-        return models
+        return await self._arun(self._models.fetch(refresh=refresh))
 
     def resolve_model(self, name: str) -> str:
         """The server id for what the user wrote; ModelNotFoundError with suggestions if none."""
-        name = check_model_name(name)
-        models = self.catalog.models
-        if models is None or resolve(name, models) is None:
-            models = self.list_models()
-        model_id = resolve(name, models)
-        if model_id is None:
-            raise _final_model_error(name, models, ModelNotFoundError("Model not found"))
-        return model_id
+        return self._run(self._models.resolve(name))
 
     async def aresolve_model(self, name: str) -> str:
         """The async twin of `resolve_model`."""
-        name = check_model_name(name)
-        models = self.catalog.models
-        if models is None or resolve(name, models) is None:
-            models = await self.alist_models()
-        model_id = resolve(name, models)
-        if model_id is None:
-            raise _final_model_error(name, models, ModelNotFoundError("Model not found"))
-        return model_id
+        return await self._arun(self._models.resolve(name))
 
-    def _with_model(
-        self,
-        name: str,
-        send: Callable[[str], T],
-        is_missing: Callable[[OpenWebUIError], bool] = _is_missing_model,
-    ) -> T:
-        attempts = _ModelAttempts(self.catalog, name, is_missing)
-        while True:
-            try:
-                result = send(attempts.model_id)
-            except OpenWebUIError as error:
-                models = self.list_models() if attempts.failed(error) else self.catalog.models
-                if attempts.offer(models or [], refreshed=False):
-                    attempts.offer(self.list_models(refresh=True), refreshed=True)
-                continue
-            attempts.succeeded()
-            return result
+    def cached_model_facts(self, name: str) -> ModelFacts | None:
+        """The facts as far as they are cached; None when the list was never fetched or the name
+        does not resolve in it. Never makes a request (for constructors and hot paths)."""
+        return self._facts.cached(name)
 
-    async def _awith_model(
-        self,
-        name: str,
-        send: Callable[[str], Awaitable[T]],
-        is_missing: Callable[[OpenWebUIError], bool] = _is_missing_model,
-    ) -> T:
-        attempts = _ModelAttempts(self.catalog, name, is_missing)
-        while True:
-            try:
-                result = await send(attempts.model_id)
-            except OpenWebUIError as error:
-                models = (
-                    await self.alist_models() if attempts.failed(error) else self.catalog.models
-                )
-                if attempts.offer(models or [], refreshed=False):
-                    attempts.offer(await self.alist_models(refresh=True), refreshed=True)
-                continue
-            attempts.succeeded()
-            return result
+    def model_facts(self, name: str, *, details: bool = True) -> ModelFacts:
+        """What the server says about a model as the user writes it: capabilities, context
+        length, backend (the list when not cached; with `details` one `/api/show` for Ollama)."""
+        return self._run(self._facts.of(name, details=details))
+
+    async def amodel_facts(self, name: str, *, details: bool = True) -> ModelFacts:
+        """The async twin of `model_facts`."""
+        return await self._arun(self._facts.of(name, details=details))
+
+    def all_model_facts(self, *, details: bool = False, refresh: bool = False) -> list[ModelFacts]:
+        """Facts for every model the key may use: one list request (none when cached), plus
+        with `details` one `/api/show` per Ollama model not asked about before."""
+        return self._run(self._facts.every(details=details, refresh=refresh))
+
+    async def aall_model_facts(
+        self, *, details: bool = False, refresh: bool = False
+    ) -> list[ModelFacts]:
+        """The async twin of `all_model_facts`."""
+        return await self._arun(self._facts.every(details=details, refresh=refresh))
 
     # -- chat ------------------------------------------------------------------------------
     def chat(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """A chat completion (OpenAI format); `payload["model"]` as the user wrote it."""
-        body = build_chat_body(payload, stream=False)
-        self._prepare_files(body)
-        name = body["model"]
-
-        def send(model_id: str) -> dict[str, Any]:
-            body["model"] = model_id
-            encoded = encode_chat_body(body)
-            result: dict[str, Any] = self.sender.request_json(
-                "POST", CHAT_PATH, encoded, model=name
-            )
-            return result
-
-        return check_chat_answer(self._with_model(name, send), self.connection.base_url + CHAT_PATH)
+        return self._run(self._chat.complete(payload))
 
     async def achat(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """The async twin of `chat`."""
-        body = build_chat_body(payload, stream=False)
-        await self._aprepare_files(body)
-        name = body["model"]
+        return await self._arun(self._chat.complete(payload))
 
-        async def send(model_id: str) -> dict[str, Any]:
-            body["model"] = model_id
-            result: dict[str, Any] = await self.sender.arequest_json(
-                "POST", CHAT_PATH, encode_chat_body(body), model=name
-            )
-            return result
-
-        answer = await self._awith_model(name, send)
-        return check_chat_answer(answer, self.connection.base_url + CHAT_PATH)
-
-    def stream_chat(self, payload: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    def stream_chat(self, payload: Mapping[str, Any]) -> Generator[dict[str, Any], None, None]:
         """The chunks of a streamed chat completion, usage included on the last one."""
-        body = build_chat_body(payload, stream=True)
-        self._prepare_files(body)
-        name = body["model"]
+        return iterate(self._chat.stream(payload), self.connection.client)
 
-        def start(model_id: str) -> tuple[Any, Iterator[dict[str, Any]]]:
-            # Reading the first chunk surfaces any error while a retry is still possible.
-            encoded = encode_chat_body({**body, "model": model_id})
-            chunks = self.sender.stream_chunks(CHAT_PATH, encoded, model=name)
-            return next(chunks, _END), chunks
-
-        first, chunks = self._with_model(name, start)
-        if first is _END:
-            return
-        fix = StreamFixer()
-        yield fix(first)
-        for chunk in chunks:
-            yield fix(chunk)
-
-    async def astream_chat(self, payload: Mapping[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    def astream_chat(self, payload: Mapping[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """The async twin of `stream_chat`."""
-        body = build_chat_body(payload, stream=True)
-        await self._aprepare_files(body)
-        name = body["model"]
+        return aiterate(self._chat.stream(payload), self.connection.async_client)
 
-        async def start(model_id: str) -> tuple[Any, AsyncIterator[dict[str, Any]]]:
-            encoded = encode_chat_body({**body, "model": model_id})
-            chunks = self.sender.astream_chunks(CHAT_PATH, encoded, model=name)
-            return await anext(chunks, _END), chunks
-
-        first, chunks = await self._awith_model(name, start)
-        if first is _END:
-            return
-        fix = StreamFixer()
-        yield fix(first)
-        async for chunk in chunks:
-            yield fix(chunk)
-
-    # -- the same, read ----------------------------------------------------------------------
     def answer(self, payload: Mapping[str, Any]) -> ChatAnswer:
         """`chat`, read into a typed `ChatAnswer` (text, tool calls, usage, reasoning, and the
         citations when the server retrieved from `files`)."""
-        return read_chat_answer(self.chat(payload), self.connection.base_url + CHAT_PATH)
+        return read_chat_answer(self.chat(payload))
 
     async def aanswer(self, payload: Mapping[str, Any]) -> ChatAnswer:
         """The async twin of `answer`."""
-        return read_chat_answer(await self.achat(payload), self.connection.base_url + CHAT_PATH)
+        return read_chat_answer(await self.achat(payload))
 
-    def stream_answer(self, payload: Mapping[str, Any]) -> Iterator[StreamChunk]:
+    def stream_answer(self, payload: Mapping[str, Any]) -> Generator[StreamChunk, None, None]:
         """`stream_chat`, each chunk read into a typed `StreamChunk` (the `sources` event too)."""
-        chunks = self.stream_chat(payload)
-        try:
+        with closing(self.stream_chat(payload)) as chunks:  # stopping early frees the connection
             for chunk in chunks:
                 yield read_stream_chunk(chunk)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()  # a caller that stops early releases the connection now
 
-    async def astream_answer(self, payload: Mapping[str, Any]) -> AsyncIterator[StreamChunk]:
+    async def astream_answer(self, payload: Mapping[str, Any]) -> AsyncGenerator[StreamChunk, None]:
         """The async twin of `stream_answer`."""
-        chunks = self.astream_chat(payload)
-        try:
+        async with aclosing(self.astream_chat(payload)) as chunks:
             async for chunk in chunks:
                 yield read_stream_chunk(chunk)
-        finally:
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
 
     # -- embeddings ------------------------------------------------------------------------
     def embed(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Embeddings (OpenAI format) for `payload["input"]` (a string or a list of strings)."""
-        body = {key: value for key, value in payload.items() if value is not None}
-        name = body["model"] = check_model_name(body.get("model"))
-
-        def send(inputs: Any) -> Any:
-            def attempt(model_id: str) -> Any:
-                return self.sender.request_json(
-                    "POST",
-                    EMBEDDINGS_PATH,
-                    {**body, "model": model_id, "input": inputs},
-                    model=name,
-                    retry_statuses=EMBEDDING_RETRY_STATUSES,
-                )
-
-            return self._with_model(name, attempt, _is_missing_embedding_model)
-
-        answer = send(body.get("input"))
-        if is_joined_batch(body.get("input"), answer):
-            answer = _merge_embeddings([send([text]) for text in body["input"]])
-        return self._checked_embeddings(body.get("input"), answer)
+        return self._run(self._chat.embed(payload))
 
     async def aembed(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """The async twin of `embed`."""
-        body = {key: value for key, value in payload.items() if value is not None}
-        name = body["model"] = check_model_name(body.get("model"))
+        return await self._arun(self._chat.embed(payload))
 
-        async def send(inputs: Any) -> Any:
-            async def attempt(model_id: str) -> Any:
-                return await self.sender.arequest_json(
-                    "POST",
-                    EMBEDDINGS_PATH,
-                    {**body, "model": model_id, "input": inputs},
-                    model=name,
-                    retry_statuses=EMBEDDING_RETRY_STATUSES,
-                )
+    def embeddings(self, payload: Mapping[str, Any]) -> EmbeddingAnswer:
+        """`embed`, read into a typed `EmbeddingAnswer` (one vector per input, in order)."""
+        return read_embedding_answer(self.embed(payload))
 
-            return await self._awith_model(name, attempt, _is_missing_embedding_model)
+    async def aembeddings(self, payload: Mapping[str, Any]) -> EmbeddingAnswer:
+        """The async twin of `embeddings`."""
+        return read_embedding_answer(await self.aembed(payload))
 
-        answer = await send(body.get("input"))
-        if is_joined_batch(body.get("input"), answer):
-            answer = _merge_embeddings([await send([text]) for text in body["input"]])
-        return self._checked_embeddings(body.get("input"), answer)
+    # -- knowledge -------------------------------------------------------------------------
+    def list_knowledge(self) -> list[KnowledgeBase]:
+        """Every knowledge base this key's user may read (all pages), cached for name lookups."""
+        return self._run(self._knowledge.bases())
 
-    def _checked_embeddings(self, inputs: Any, answer: Any) -> dict[str, Any]:
-        """The answer, if it holds one vector per input; never a silently shorter list."""
-        expected = len(inputs) if isinstance(inputs, list) else 1
-        count = embedding_count(answer)
-        if count != expected:
-            raise ResponseError(
-                f"Expected {expected} embeddings, the server sent "
-                f"{'none' if count is None else count}: {str(answer)[:200]!r}",
-                url=self.connection.base_url + EMBEDDINGS_PATH,
-                hint="the embedding backend answered badly; retry, or tell the Open WebUI admin",
-            )
-        result: dict[str, Any] = answer
-        data = result["data"]
-        if all(isinstance(item, dict) and "index" in item for item in data):
-            # Some backends answer out of order; every library gets input order.
-            result["data"] = sorted(data, key=lambda item: item["index"])
-        return result
+    async def alist_knowledge(self) -> list[KnowledgeBase]:
+        """The async twin of `list_knowledge`."""
+        return await self._arun(self._knowledge.bases())
+
+    def resolve_knowledge(self, knowledge: KnowledgeRef) -> KnowledgeBase:
+        """The knowledge base an id or name means (KnowledgeNotFoundError with suggestions)."""
+        return self._run(self._knowledge.resolve(knowledge))
+
+    async def aresolve_knowledge(self, knowledge: KnowledgeRef) -> KnowledgeBase:
+        """The async twin of `resolve_knowledge`."""
+        return await self._arun(self._knowledge.resolve(knowledge))
+
+    def resolve_files(self, files: FilesArg) -> list[dict[str, Any]]:
+        """`files=` as Open WebUI's items: raw items and records cost no request, names at most
+        one knowledge list request (then cached)."""
+        return self._run(self._knowledge.resolve_files(files))
+
+    async def aresolve_files(self, files: FilesArg) -> list[dict[str, Any]]:
+        """The async twin of `resolve_files`."""
+        return await self._arun(self._knowledge.resolve_files(files))
+
+    def upload_file(
+        self, source: str | os.PathLike[str] | bytes, **options: Unpack[UploadOptions]
+    ) -> UploadedFile:
+        """Upload a file (a path, or bytes with `filename`) and, unless `wait=False`, wait up to
+        `timeout` seconds for the server to process it. KnowledgeError if processing fails."""
+        return self._run(self._knowledge.upload_file(source, **options))
+
+    async def aupload_file(
+        self, source: str | os.PathLike[str] | bytes, **options: Unpack[UploadOptions]
+    ) -> UploadedFile:
+        """The async twin of `upload_file`."""
+        return await self._arun(self._knowledge.upload_file(source, **options))
+
+    def wait_for_file(
+        self, file: str | UploadedFile, *, timeout: float = PROCESS_TIMEOUT
+    ) -> UploadedFile:
+        """The file once processed; KnowledgeError when its processing failed or did not
+        finish within `timeout` seconds."""
+        return self._run(self._knowledge.wait_for_file(file, timeout=timeout))
+
+    async def await_file(
+        self, file: str | UploadedFile, *, timeout: float = PROCESS_TIMEOUT
+    ) -> UploadedFile:
+        """The async twin of `wait_for_file`."""
+        return await self._arun(self._knowledge.wait_for_file(file, timeout=timeout))
+
+    def delete_file(self, file: str | UploadedFile) -> None:
+        """Delete a file (and its chunks, also from the knowledge bases holding it)."""
+        self._run(self._knowledge.delete_file(file))
+
+    async def adelete_file(self, file: str | UploadedFile) -> None:
+        """The async twin of `delete_file`."""
+        await self._arun(self._knowledge.delete_file(file))
+
+    def create_knowledge(
+        self, name: str, *, description: str = "", exist_ok: bool = False
+    ) -> KnowledgeBase:
+        """Create a knowledge base; with `exist_ok`, return the one of that name if it exists
+        (so a script can run twice). Names need not be unique: the id identifies a base."""
+        return self._run(self._knowledge.create(name, description=description, exist_ok=exist_ok))
+
+    async def acreate_knowledge(
+        self, name: str, *, description: str = "", exist_ok: bool = False
+    ) -> KnowledgeBase:
+        """The async twin of `create_knowledge`."""
+        plan = self._knowledge.create(name, description=description, exist_ok=exist_ok)
+        return await self._arun(plan)
+
+    def add_file_to_knowledge(
+        self,
+        knowledge: KnowledgeRef,
+        file: str | UploadedFile,
+        *,
+        timeout: float = PROCESS_TIMEOUT,
+    ) -> KnowledgeBase:
+        """Add a file to a knowledge base once it is processed; the base with its file ids."""
+        return self._run(self._knowledge.add_file(knowledge, file, timeout=timeout))
+
+    async def aadd_file_to_knowledge(
+        self,
+        knowledge: KnowledgeRef,
+        file: str | UploadedFile,
+        *,
+        timeout: float = PROCESS_TIMEOUT,
+    ) -> KnowledgeBase:
+        """The async twin of `add_file_to_knowledge`."""
+        return await self._arun(self._knowledge.add_file(knowledge, file, timeout=timeout))
+
+    def delete_knowledge(self, knowledge: KnowledgeRef) -> None:
+        """Delete a knowledge base (its files stay on the server)."""
+        self._run(self._knowledge.delete(knowledge))
+
+    async def adelete_knowledge(self, knowledge: KnowledgeRef) -> None:
+        """The async twin of `delete_knowledge`."""
+        await self._arun(self._knowledge.delete(knowledge))
+
+    def search_knowledge(
+        self, knowledge: KnowledgeRef | Sequence[KnowledgeRef], query: str, *, k: int = 4
+    ) -> tuple[Citation, ...]:
+        """The `k` chunks of these knowledge bases closest to `query`, best first, without a
+        chat (Open WebUI's retrieval as the chat would run it)."""
+        return self._run(self._knowledge.search(knowledge, query, k=k))
+
+    async def asearch_knowledge(
+        self, knowledge: KnowledgeRef | Sequence[KnowledgeRef], query: str, *, k: int = 4
+    ) -> tuple[Citation, ...]:
+        """The async twin of `search_knowledge`."""
+        return await self._arun(self._knowledge.search(knowledge, query, k=k))
 
     # -- lifecycle -------------------------------------------------------------------------
     def _release(self) -> bool:
@@ -562,24 +375,3 @@ class OpenWebUIClient(ModelFactsMethods, KnowledgeMethods):
         """The async twin of `close` (closes the running loop's async pool)."""
         if self._release():
             await self.connection.aclose()
-
-
-def _merge_embeddings(answers: list[Any]) -> dict[str, Any]:
-    """One answer from per-input answers (the fallback for a server that joins a batch)."""
-    data = []
-    for index, answer in enumerate(answers):
-        vectors = answer.get("data") if isinstance(answer, dict) else None
-        if not isinstance(vectors, list) or len(vectors) != 1:
-            raise ResponseError(
-                f"Expected 1 embedding for input {index}, got {str(answer)[:120]!r}"
-            )
-        data.append({**vectors[0], "index": index})
-    usage = [a.get("usage") for a in answers if isinstance(a.get("usage"), dict)]
-    merged: dict[str, Any] = {**answers[0], "data": data}
-    if usage:
-        merged["usage"] = {
-            key: sum(u.get(key, 0) for u in usage if isinstance(u.get(key, 0), int))
-            for key in usage[0]
-            if isinstance(usage[0][key], int)
-        }
-    return merged

@@ -24,6 +24,8 @@ import httpx
 from . import __version__
 from ._async_pool import SpreadTransport
 from ._catalog import Catalog
+from ._discovery import DiscoveryState
+from ._knowledge._records import KnowledgeCache
 from ._settings import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Settings, auth_headers
 from ._tls import ssl_context
 
@@ -65,7 +67,10 @@ class Connection:
         async_transport_factory: AsyncTransportFactory | None = None,
     ) -> None:
         self.key = settings.pool_key
+        # What this server and key are known to have, shared by every client of the connection.
         self.catalog = Catalog()
+        self.knowledge = KnowledgeCache()
+        self.discovery = DiscoveryState()
         self.base_url = settings.server_url
         self.api_key = settings.api_key
         # Built once, eagerly: a CA bundle that cannot load fails here, not on the first call.
@@ -89,7 +94,8 @@ class Connection:
             "timeout": POOL_TIMEOUT,
             "verify": self.ssl_context,
             "limits": POOL_LIMITS,
-            "follow_redirects": True,
+            # Redirects are the plans' decision (`_sending.redirect_target`): never to another origin.
+            "follow_redirects": False,
         }
 
     @property

@@ -2,39 +2,37 @@
 address beyond the known ones), and warning that a key is a session token.
 
 The walk runs only after a request failed at the route layer: the happy path costs one request.
-The walk goes up the base's path, deepest first, to where `/api/version` answers as Open WebUI;
-it runs once per connection, and what it finds becomes the connection's base (and is logged).
+It goes up the base's path, deepest first, to where `/api/version` answers as Open WebUI; it runs
+once per connection, and what it finds becomes the connection's base (and is logged).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import weakref
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ._connection import Connection
+from ._diagnosis import is_html
 from ._pasted import describe_session_token
+from ._plan import Outgoing, Plan
 from ._server_versions import tested_range
-from .errors import OpenWebUIError, RouteError, is_html
+from .errors import OpenWebUIError, RouteError
+
+if TYPE_CHECKING:
+    from ._connection import Connection
+    from ._sending import Sender
 
 __all__ = [
     "VERSION_PATH",
     "WALK_TIMEOUT",
-    "answers_as_open_webui",
-    "arebase",
-    "awalk_with_version",
-    "lacks_route",
+    "DiscoveryState",
     "open_webui_version",
     "parent_bases",
     "rebase",
     "walk",
-    "walk_timeout",
-    "walk_with_version",
     "warn_once_if_session_token",
 ]
 
@@ -43,11 +41,16 @@ logger = logging.getLogger("openwebui_adapters")
 VERSION_PATH = "/api/version"
 WALK_TIMEOUT = 10.0
 
-_walked: weakref.WeakSet[Connection] = weakref.WeakSet()
-_warned: weakref.WeakSet[Connection] = weakref.WeakSet()
-# Where the walk found Open WebUI at the connection's own base: its version, for later errors.
-_version_at_base: weakref.WeakKeyDictionary[Connection, str] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+
+class DiscoveryState:
+    """One connection's discovery: whether the walk ran, the release it found at the base (for
+    later route errors), whether the session-token note was logged."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.walked = False
+        self.version_at_base: str | None = None
+        self.warned = False
 
 
 def parent_bases(base_url: str) -> list[str]:
@@ -72,116 +75,37 @@ def open_webui_version(response: httpx.Response) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def answers_as_open_webui(response: httpx.Response) -> bool:
-    """True if this `/api/version` answer is Open WebUI's (`{"version": "..."}`, not the web UI)."""
-    return open_webui_version(response) is not None
-
-
-def lacks_route(error: OpenWebUIError, base: str, version: str) -> None:
-    """Open WebUI answers at the base, so a route error is about the server's release, not the
-    URL: say so instead of blaming OPENWEBUI_SERVER_URL. Only for the server's own "no such
-    route" answers (404, 405); a redirect or a page keeps its own diagnosis."""
+def _lacks_route(error: OpenWebUIError, base: str, version: str) -> OpenWebUIError:
+    """Open WebUI answers at the base, so its own "no such route" (404, 405) is about the
+    server's release, not the URL; any other failure keeps its own diagnosis."""
     if type(error) is not RouteError or error.status_code not in (404, 405):
-        return
+        return error
     if not (error.url or "").startswith(base):
-        return  # answered somewhere else (a redirect): not this server's route table
+        return error  # answered somewhere else (a redirect): not this server's route table
     path = (error.url or "").removeprefix(base)
-    error.message = (
+    return RouteError(
         f"Open WebUI {version} answers at {base} but has no {path} "
-        f"(HTTP {error.status_code}): this release of the server lacks the route"
+        f"(HTTP {error.status_code}): this release of the server lacks the route",
+        setting="",
+        hint=f"the URL is right; ask the admin to upgrade Open WebUI (this package is tested "
+        f"with {tested_range()})",
+        status_code=error.status_code,
+        url=error.url,
+        body=error.body,
     )
-    error.setting = None
-    error.hint = (
-        f"the URL is right; ask the admin to upgrade Open WebUI (this package is tested with "
-        f"{tested_range()})"
-    )
-    error.args = (str(error),)
 
 
-def _claim(connection: Connection, error: OpenWebUIError, sent_base: str) -> str:
-    """`retry` (another call moved the base already), `walk` (this call walks) or `no`."""
-    if not isinstance(error, RouteError):
-        return "no"
-    with _lock:
-        if sent_base != connection.base_url:
-            return "retry"
-        if connection in _walked:
-            return "no"
-        _walked.add(connection)
-        return "walk"
-
-
-def _after_walk(connection: Connection, error: OpenWebUIError, claim: str) -> bool:
-    """No walk this time: send again (another call moved the base), or explain as the walk did."""
-    if claim == "retry":
-        return True
-    version = _version_at_base.get(connection)
-    if version is not None:
-        lacks_route(error, connection.base_url, version)
-    return False
-
-
-def walk_timeout(timeout: httpx.Timeout) -> httpx.Timeout:
-    """The caller's timeout, but no long wait for a version number."""
-    read = WALK_TIMEOUT if timeout.read is None else min(timeout.read, WALK_TIMEOUT)
-    return httpx.Timeout(read, connect=timeout.connect)
-
-
-def _found(
-    connection: Connection, base: str | None, tried: list[str], error: OpenWebUIError
-) -> bool:
-    if base is None:
-        if len(tried) <= 1:
-            return False  # nothing above the base to try: the original error says it all
-        error.message += "; Open WebUI's /api/version answered at none of " + ", ".join(tried)
-        error.args = (str(error),)
-        return False
-    logger.warning(
-        "%s is not Open WebUI's API but %s is: using it (set OPENWEBUI_SERVER_URL=%s)",
-        connection.base_url,
-        base,
-        base,
-    )
-    connection.base_url = base
-    return True
-
-
-def walk(
-    client: httpx.Client, base_url: str, headers: Mapping[str, str], timeout: httpx.Timeout
-) -> tuple[str | None, list[str]]:
-    """The base where Open WebUI answers, at or above `base_url`, and the URLs tried."""
-    base, tried, _ = walk_with_version(client, base_url, headers, timeout)
-    return base, tried
-
-
-def walk_with_version(
-    client: httpx.Client, base_url: str, headers: Mapping[str, str], timeout: httpx.Timeout
-) -> tuple[str | None, list[str], str | None]:
-    """`walk`, with the version Open WebUI gave where it answered."""
+def walk(sender: Sender, base_url: str) -> Plan[tuple[str | None, list[str], str | None]]:
+    """The base where Open WebUI answers at or above `base_url`, the URLs tried, its version."""
+    timeout = sender.timeout
+    short = httpx.Timeout(min(timeout.read or WALK_TIMEOUT, WALK_TIMEOUT), connect=timeout.connect)
     tried: list[str] = []
     for base in [base_url, *parent_bases(base_url)]:
-        url = base + VERSION_PATH
-        tried.append(url)
+        tried.append(base + VERSION_PATH)
+        request = Outgoing("GET", base + VERSION_PATH, sender.headers, short)
         try:
-            version = open_webui_version(client.get(url, headers=headers, timeout=timeout))
-        except httpx.HTTPError:
-            continue
-        if version is not None:
-            return base, tried, version
-    return None, tried, None
-
-
-async def awalk_with_version(
-    client: httpx.AsyncClient, base_url: str, headers: Mapping[str, str], timeout: httpx.Timeout
-) -> tuple[str | None, list[str], str | None]:
-    """The async twin of `walk_with_version`."""
-    tried: list[str] = []
-    for base in [base_url, *parent_bases(base_url)]:
-        url = base + VERSION_PATH
-        tried.append(url)
-        try:
-            version = open_webui_version(await client.get(url, headers=headers, timeout=timeout))
-        except httpx.HTTPError:
+            version = open_webui_version((yield from sender.exchange(request)))
+        except OpenWebUIError:
             continue
         if version is not None:
             return base, tried, version
@@ -189,49 +113,45 @@ async def awalk_with_version(
 
 
 def rebase(
-    connection: Connection,
-    error: OpenWebUIError,
-    sent_base: str,
-    headers: Mapping[str, str],
-    timeout: httpx.Timeout,
-) -> bool:
-    """After a route failure of a call sent to `sent_base`: True to send it again to the
-    connection's (new) base.
-
-    False leaves `error` to be raised; when the walk tried bases above, it names them.
-    """
-    claim = _claim(connection, error, sent_base)
-    if claim != "walk":
-        return _after_walk(connection, error, claim)
-    base, tried, version = walk_with_version(
-        connection.client, connection.base_url, headers, walk_timeout(timeout)
-    )
+    connection: Connection, error: OpenWebUIError, sent_base: str, sender: Sender
+) -> Plan[OpenWebUIError | None]:
+    """After a failure of a call sent to `sent_base`: None to send it again (to the
+    connection's new base), else the error to go on with (explained further when the walk
+    found why)."""
+    if not isinstance(error, RouteError):
+        return error
+    state = connection.discovery
+    with state.lock:
+        if sent_base != connection.base_url:
+            return None  # another call moved the base already
+        walking = not state.walked
+        state.walked = True
+    if not walking:
+        known = state.version_at_base
+        return _lacks_route(error, connection.base_url, known) if known else error
+    base, tried, version = yield from walk(sender, connection.base_url)
     if base == connection.base_url:
-        _version_at_base[connection] = version or "?"
-        lacks_route(error, base, version or "?")  # Open WebUI answers here: not the URL's fault
-        return False
-    return _found(connection, base, tried, error)
-
-
-async def arebase(
-    connection: Connection,
-    error: OpenWebUIError,
-    sent_base: str,
-    headers: Mapping[str, str],
-    timeout: httpx.Timeout,
-) -> bool:
-    """The async twin of `rebase`."""
-    claim = _claim(connection, error, sent_base)
-    if claim != "walk":
-        return _after_walk(connection, error, claim)
-    base, tried, version = await awalk_with_version(
-        connection.async_client, connection.base_url, headers, walk_timeout(timeout)
+        state.version_at_base = version or "?"
+        return _lacks_route(error, base, state.version_at_base)
+    if base is not None:
+        logger.warning(
+            "%s is not Open WebUI's API but %s is: using it (set OPENWEBUI_SERVER_URL=%s)",
+            connection.base_url,
+            base,
+            base,
+        )
+        connection.base_url = base
+        return None
+    if len(tried) <= 1:
+        return error  # nothing above the base to try: the original error says it all
+    return type(error)(
+        error.message + "; Open WebUI's /api/version answered at none of " + ", ".join(tried),
+        hint=error.hint,
+        status_code=error.status_code,
+        url=error.url,
+        body=error.body,
+        names=sender.names,
     )
-    if base == connection.base_url:
-        _version_at_base[connection] = version or "?"
-        lacks_route(error, base, version or "?")
-        return False
-    return _found(connection, base, tried, error)
 
 
 def warn_once_if_session_token(connection: Connection) -> None:
@@ -239,8 +159,9 @@ def warn_once_if_session_token(connection: Connection) -> None:
     warning = describe_session_token(connection.api_key)
     if warning is None:
         return
-    with _lock:
-        if connection in _warned:
+    state = connection.discovery
+    with state.lock:
+        if state.warned:
             return
-        _warned.add(connection)
+        state.warned = True
     logger.warning("%s", warning)

@@ -26,17 +26,19 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from ._catalog import Catalog, ModelInfo, resolve
+from ._plan import Plan
+from ._shapes import integer, mapping, text
 from .errors import OpenWebUIError
 
 if TYPE_CHECKING:
+    from ._models import Models
     from ._sending import Sender
-    from ._settings import Settings
 
 __all__ = [
     "SHOW_PATH",
     "Capabilities",
+    "Facts",
     "ModelFacts",
-    "ModelFactsMethods",
     "details_id",
     "facts_for",
     "with_overrides",
@@ -130,54 +132,44 @@ def with_overrides(facts: ModelFacts, overrides: Mapping[str, Any]) -> ModelFact
 # -- reading the answers ----------------------------------------------------------------------
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _flag(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
+    """A positive token count."""
+    found = integer(value)
+    return found if found is not None and found > 0 else None
 
 
 def _info(model: ModelInfo) -> Mapping[str, Any]:
-    return _mapping(model.raw.get("info"))
+    return mapping(model.raw.get("info"))
 
 
 def _base_id(model: ModelInfo) -> str | None:
-    return _text(_info(model).get("base_model_id"))
+    return text(_info(model).get("base_model_id"))
 
 
 def _server_settings(model: ModelInfo) -> tuple[Capabilities, dict[str, bool]]:
     """The admin's settings (`info.meta.capabilities`, `info.params`) as capabilities."""
     info = _info(model)
-    stated = _mapping(_mapping(info.get("meta")).get("capabilities"))
+    stated = mapping(mapping(info.get("meta")).get("capabilities"))
     flags = {k: v for k, v in stated.items() if isinstance(k, str) and isinstance(v, bool)}
     known = {k: v for k, v in flags.items() if k in CAPABILITY_NAMES}
-    if _mapping(info.get("params")).get("function_calling") == "native":
+    if mapping(info.get("params")).get("function_calling") == "native":
         known.setdefault("tools", True)  # the admin says the model calls tools natively
     return Capabilities(**known), flags
 
 
 def _upstream_entry(model: ModelInfo) -> tuple[Capabilities, int | None, int | None]:
     """What an OpenAI-compatible upstream says in its own `/models` entry, if anything."""
-    entry = _mapping(model.raw.get("openai"))
+    entry = mapping(model.raw.get("openai"))
     params = entry.get("supported_parameters")
     said: dict[str, bool] = {}
     if isinstance(params, list):
         said["tools"] = "tools" in params
         said["structured_output"] = "structured_outputs" in params or "response_format" in params
         said["thinking"] = "reasoning" in params or "include_reasoning" in params
-    modalities = _mapping(entry.get("architecture")).get("input_modalities")
+    modalities = mapping(entry.get("architecture")).get("input_modalities")
     if isinstance(modalities, list):
         said["vision"] = "image" in modalities
-    top = _mapping(entry.get("top_provider"))
+    top = mapping(entry.get("top_provider"))
     context = next(
         (
             n
@@ -214,8 +206,8 @@ def _show(details: Mapping[str, Any]) -> tuple[Capabilities, int | None]:
         said = {ours: theirs in listed for theirs, ours in _SHOW_ABILITIES.items()}
         # Open WebUI turns `response_format` into Ollama's `format`, which every chat model takes.
         said["structured_output"] = said["chat"]
-    info = _mapping(details.get("model_info"))
-    arch = _text(info.get("general.architecture"))
+    info = mapping(details.get("model_info"))
+    arch = text(info.get("general.architecture"))
     context = _count(info.get(f"{arch}.context_length")) if arch else None
     return Capabilities(**said), context
 
@@ -272,10 +264,10 @@ def facts_for(
         backend_said = backend_said.fill(upstream)
         context, max_output = context or upstream_context, max_output or upstream_output
         server_said = server_said.fill(_server_settings(link)[0])
-        ollama = ollama or _mapping(link.raw.get("ollama"))
-    details_of = _mapping(ollama.get("details"))
+        ollama = ollama or mapping(link.raw.get("ollama"))
+    details_of = mapping(ollama.get("details"))
     info = _info(model)
-    owned_by = _text(model.raw.get("owned_by"))
+    owned_by = text(model.raw.get("owned_by"))
     return ModelFacts(
         id=model.id,
         name=model.name,
@@ -285,11 +277,11 @@ def facts_for(
         max_output_tokens=max_output,
         owned_by=owned_by,
         base_model_id=_base_id(model),
-        function_calling=_text(_mapping(info.get("params")).get("function_calling")),
-        family=_text(details_of.get("family")),
-        parameter_size=_text(details_of.get("parameter_size")),
-        quantization=_text(details_of.get("quantization_level")),
-        description=_text(_mapping(info.get("meta")).get("description")),
+        function_calling=text(mapping(info.get("params")).get("function_calling")),
+        family=text(details_of.get("family")),
+        parameter_size=text(details_of.get("parameter_size")),
+        quantization=text(details_of.get("quantization_level")),
+        description=text(mapping(info.get("meta")).get("description")),
         sources=tuple(sources),
         server_capabilities=_server_settings(model)[1],
     )
@@ -303,28 +295,17 @@ def _details_map(catalog: Catalog, models: Iterable[ModelInfo]) -> dict[str, Map
     return {k: v for k, v in found.items() if v is not None}
 
 
-def _unavailable(model_id: str, error: OpenWebUIError) -> Mapping[str, Any] | None:
-    """What to remember after `/api/show` failed: `{}` when the server answered (an old release
-    without the route, API keys kept out of `/ollama`, Ollama off), None to ask again later."""
-    logger.debug("no details for %r from %s: %s", model_id, SHOW_PATH, error)
-    return {} if error.status_code is not None else None
+class Facts:
+    """One client's model facts: at most the list and one `/api/show` per Ollama model, both
+    cached per connection; a chat never waits for them."""
 
+    def __init__(self, sender: Sender, models: Models, read_timeout: float) -> None:
+        self.sender = sender
+        self.models = models
+        self.catalog = models.catalog
+        self.show_timeout = min(read_timeout, _SHOW_TIMEOUT)
 
-class ModelFactsMethods:
-    """`OpenWebUIClient`'s model facts: at most the list and one `/api/show` per Ollama model,
-    both cached per connection; a chat never waits for them."""
-
-    if TYPE_CHECKING:
-        sender: Sender
-        catalog: Catalog
-        settings: Settings
-
-        def list_models(self, *, refresh: bool = False) -> list[ModelInfo]: ...
-        async def alist_models(self, *, refresh: bool = False) -> list[ModelInfo]: ...
-        def resolve_model(self, name: str) -> str: ...
-        async def aresolve_model(self, name: str) -> str: ...
-
-    def cached_model_facts(self, name: str) -> ModelFacts | None:
+    def cached(self, name: str) -> ModelFacts | None:
         """The facts as far as they are cached; None when the list was never fetched or the name
         does not resolve in it. Never makes a request (for constructors and hot paths)."""
         models = self.catalog.models
@@ -335,78 +316,42 @@ class ModelFactsMethods:
             return None
         return facts_for(model_id, models, _details_map(self.catalog, models))
 
-    def model_facts(self, name: str, *, details: bool = True) -> ModelFacts:
+    def of(self, name: str, *, details: bool = True) -> Plan[ModelFacts]:
         """The facts for a model as the user writes it (ModelNotFoundError if none).
 
         Costs the model list when it is not cached, and with `details` one `/api/show` the
         first time an Ollama model is asked about."""
-        model_id = self.resolve_model(name)
+        model_id = yield from self.models.resolve(name)
         models = self.catalog.models or []
         wanted = details_id(model_id, models) if details else None
         if wanted is not None and self.catalog.details(wanted) is None:
-            self._store_details(wanted, self._show(wanted))
+            yield from self._show(wanted)
         return facts_for(model_id, models, _details_map(self.catalog, models))
 
-    async def amodel_facts(self, name: str, *, details: bool = True) -> ModelFacts:
-        """The async twin of `model_facts`."""
-        model_id = await self.aresolve_model(name)
-        models = self.catalog.models or []
-        wanted = details_id(model_id, models) if details else None
-        if wanted is not None and self.catalog.details(wanted) is None:
-            self._store_details(wanted, await self._ashow(wanted))
-        return facts_for(model_id, models, _details_map(self.catalog, models))
-
-    def all_model_facts(self, *, details: bool = False, refresh: bool = False) -> list[ModelFacts]:
+    def every(self, *, details: bool = False, refresh: bool = False) -> Plan[list[ModelFacts]]:
         """Facts for every model the key may use: one request for the list (none when cached),
         plus with `details` one `/api/show` per Ollama model not asked about before."""
         models = self.catalog.models
         if models is None or refresh:
-            models = self.list_models(refresh=refresh)
+            models = yield from self.models.fetch(refresh=refresh)
         if details:
-            for model_id in self._missing_details(models):
-                self._store_details(model_id, self._show(model_id))
+            wanted = (details_id(m.id, models) for m in models)
+            for model_id in dict.fromkeys(i for i in wanted if i):
+                if self.catalog.details(model_id) is None:
+                    yield from self._show(model_id)
         known = _details_map(self.catalog, models)
         return [facts_for(m.id, models, known) for m in models]
 
-    async def aall_model_facts(
-        self, *, details: bool = False, refresh: bool = False
-    ) -> list[ModelFacts]:
-        """The async twin of `all_model_facts`."""
-        models = self.catalog.models
-        if models is None or refresh:
-            models = await self.alist_models(refresh=refresh)
-        if details:
-            for model_id in self._missing_details(models):
-                self._store_details(model_id, await self._ashow(model_id))
-        known = _details_map(self.catalog, models)
-        return [facts_for(m.id, models, known) for m in models]
-
-    def _missing_details(self, models: Sequence[ModelInfo]) -> list[str]:
-        wanted = (details_id(m.id, models) for m in models)
-        return list(dict.fromkeys(i for i in wanted if i and self.catalog.details(i) is None))
-
-    def _store_details(self, model_id: str, answer: Mapping[str, Any] | None) -> None:
-        if answer is not None:
-            self.catalog.store_details(model_id, answer)
-
-    @property
-    def _show_timeout(self) -> float:
-        return min(self.settings.timeout, _SHOW_TIMEOUT)
-
-    def _show(self, model_id: str) -> Mapping[str, Any] | None:
+    def _show(self, model_id: str) -> Plan[None]:
+        """Ask Ollama about a model once; remember `{}` when the server answered without it (an
+        old release, API keys kept out of `/ollama`, Ollama off), nothing to ask again later."""
         try:
-            answer = self.sender.request_json(
-                "POST", SHOW_PATH, {"model": model_id}, timeout=self._show_timeout
+            answer = yield from self.sender.json(
+                "POST", SHOW_PATH, {"model": model_id}, timeout=self.show_timeout
             )
         except OpenWebUIError as error:
-            return _unavailable(model_id, error)
-        return _mapping(answer)
-
-    async def _ashow(self, model_id: str) -> Mapping[str, Any] | None:
-        try:
-            answer = await self.sender.arequest_json(
-                "POST", SHOW_PATH, {"model": model_id}, timeout=self._show_timeout
-            )
-        except OpenWebUIError as error:
-            return _unavailable(model_id, error)
-        return _mapping(answer)
+            logger.debug("no details for %r from %s: %s", model_id, SHOW_PATH, error)
+            if error.status_code is not None:
+                self.catalog.store_details(model_id, {})
+            return
+        self.catalog.store_details(model_id, mapping(answer))

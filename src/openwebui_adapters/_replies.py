@@ -1,10 +1,13 @@
-"""The server's answers read once, as typed records the three adapters only have to map.
+"""The server's answers read once: release differences absorbed, then typed records.
 
-Open WebUI answers in OpenAI's format, with the liberties its backends take: tool-call arguments
-as an object instead of JSON text, usage as `input_tokens`/`output_tokens` (Ollama) or as
-floats, `reasoning_content` or `reasoning`, and its own fields (`sources` when retrieval ran,
-first as a stream event without `choices`). Every one of those is decided here, so LiteLLM,
-LangChain and smolagents cannot disagree. Pure functions over parsed JSON, no I/O.
+Two steps, both here and nowhere else. First the answer is made the same across Open WebUI
+releases and backends (`fix_chat_answer`, `StreamFixer`): before 0.8.2 an Ollama tool call ends
+with "stop" (OpenAI's word is "tool_calls"), some backends send tool calls without an id, and
+before 0.8.0 an Ollama embedding batch comes back as one vector. Then it is read into typed
+records the three adapters only map: tool-call arguments as an object instead of JSON text,
+usage as `input_tokens`/`output_tokens` (Ollama) or as floats, `reasoning_content` or
+`reasoning`, and Open WebUI's own fields (`sources` when retrieval ran, first as a stream event
+without `choices`). Pure functions over parsed JSON, no I/O.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._shapes import listed, mapping, number, text
 from .errors import ResponseError
 
 __all__ = [
@@ -22,10 +26,14 @@ __all__ = [
     "Citation",
     "EmbeddingAnswer",
     "StreamChunk",
+    "StreamFixer",
     "ToolCall",
     "ToolCallDelta",
     "Usage",
     "citations_from_sources",
+    "embedding_count",
+    "fix_chat_answer",
+    "is_joined_batch",
     "read_chat_answer",
     "read_embedding_answer",
     "read_stream_chunk",
@@ -190,6 +198,87 @@ class EmbeddingAnswer:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
+# -- release differences ---------------------------------------------------------------------
+
+
+def _tool_finish(choice: dict[str, Any], has_tool_calls: bool) -> None:
+    # Before 0.8.2 the Ollama path ends a tool call with "stop"; OpenAI's word is "tool_calls".
+    if has_tool_calls and choice.get("finish_reason") == "stop":
+        choice["finish_reason"] = "tool_calls"
+
+
+def _name_calls(calls: Any) -> None:
+    """Give each tool call without an id one (`call_<position>`): libraries pair a call and its
+    result by id, and some backends send none."""
+    for position, call in enumerate(calls if isinstance(calls, list) else []):
+        if isinstance(call, dict) and not call.get("id"):
+            call["id"] = f"call_{position}"
+
+
+def fix_chat_answer(answer: Any, url: str = "") -> dict[str, Any]:
+    """A chat.completion made the same across releases (in place); a `null` or other body that
+    is not one is a ResponseError."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
+        raise ResponseError(
+            f"{url} answered a chat with {str(answer)[:120]!r} instead of a chat completion",
+            url=url or None,
+        )
+    for choice in answer["choices"]:
+        if isinstance(choice, dict):
+            message = choice.get("message")
+            calls = message.get("tool_calls") if isinstance(message, dict) else None
+            _name_calls(calls)
+            _tool_finish(choice, bool(calls))
+    return answer
+
+
+class StreamFixer:
+    """Per stream: remembers whether a tool call went by, so its final "stop" says "tool_calls",
+    and gives a tool call that starts without an id one (`call_<index>`), as a whole answer's
+    calls get one, so libraries that pair calls by id keep every call."""
+
+    def __init__(self) -> None:
+        self._tool_choices: set[int] = set()
+        self._started_calls: set[tuple[int, int]] = set()
+
+    def __call__(self, chunk: dict[str, Any]) -> dict[str, Any]:
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
+            index = choice.get("index", 0)
+            delta = choice.get("delta")
+            if isinstance(delta, dict) and delta.get("tool_calls"):
+                self._tool_choices.add(index)
+                self._name_calls(index, delta["tool_calls"])
+            _tool_finish(choice, index in self._tool_choices)
+        return chunk
+
+    def _name_calls(self, choice_index: int, calls: Any) -> None:
+        if not isinstance(calls, list):
+            return
+        for position, call in enumerate(calls):
+            if not isinstance(call, dict):
+                continue
+            call_index = call.get("index", position)
+            key = (choice_index, call_index if isinstance(call_index, int) else position)
+            if key not in self._started_calls:
+                self._started_calls.add(key)
+                if not call.get("id"):
+                    call["id"] = f"call_{key[1]}"
+
+
+def embedding_count(answer: Any) -> int | None:
+    """How many vectors an embeddings answer holds, or None if it holds no list of them."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    return len(data) if isinstance(data, list) else None
+
+
+def is_joined_batch(inputs: Any, answer: Any) -> bool:
+    """True when a batch came back as one vector: releases before 0.8.0 join an Ollama model's
+    inputs with newlines and embed the result once."""
+    return isinstance(inputs, list) and len(inputs) > 1 and embedding_count(answer) == 1
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 
@@ -259,34 +348,14 @@ def _reasoning(message: Mapping[str, Any]) -> str:
     return ""
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _extra(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if k not in _OPENAI_ANSWER_FIELDS}
-
-
-def _distance(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
 
 
 def _item_name(item: Mapping[str, Any]) -> str | None:
     """A file or collection item's name: its own, or the one in its `meta` (a file record)."""
     meta = item.get("meta")
-    return _str_or_none(item.get("name")) or (
-        _str_or_none(meta.get("name")) if isinstance(meta, Mapping) else None
-    )
+    return text(item.get("name")) or (text(meta.get("name")) if isinstance(meta, Mapping) else None)
 
 
 def citations_from_sources(sources: Any) -> tuple[Citation, ...]:
@@ -298,23 +367,22 @@ def citations_from_sources(sources: Any) -> tuple[Citation, ...]:
     for entry in sources:
         if not isinstance(entry, Mapping):
             continue
-        item = _mapping(entry.get("source"))
-        documents = _list(entry.get("document"))
-        metadatas = _list(entry.get("metadata"))
-        distances = _list(entry.get("distances"))
+        item = mapping(entry.get("source"))
+        documents = listed(entry.get("document"))
+        metadatas = listed(entry.get("metadata"))
+        distances = listed(entry.get("distances"))
         for position, document in enumerate(documents):
             metadata = metadatas[position] if position < len(metadatas) else {}
             metadata = metadata if isinstance(metadata, Mapping) else {}
             citations.append(
                 Citation(
                     document=document if isinstance(document, str) else str(document),
-                    source_type=_str_or_none(item.get("type")),
-                    source_id=_str_or_none(item.get("id")),
+                    source_type=text(item.get("type")),
+                    source_id=text(item.get("id")),
                     source_name=_item_name(item),
-                    file_id=_str_or_none(metadata.get("file_id")),
-                    file_name=_str_or_none(metadata.get("name"))
-                    or _str_or_none(metadata.get("source")),
-                    distance=_distance(distances[position]) if position < len(distances) else None,
+                    file_id=text(metadata.get("file_id")),
+                    file_name=text(metadata.get("name")) or text(metadata.get("source")),
+                    distance=number(distances[position]) if position < len(distances) else None,
                     metadata=dict(metadata),
                 )
             )
@@ -324,14 +392,13 @@ def citations_from_sources(sources: Any) -> tuple[Citation, ...]:
 def _tool_call(raw: Any, position: int) -> ToolCall | None:
     if not isinstance(raw, Mapping):
         return None
-    function = _mapping(raw.get("function"))
+    function = mapping(raw.get("function"))
     name = function.get("name")
     if not isinstance(name, str) or not name:
         return None
     index = raw.get("index")
     return ToolCall(
-        # Some backends send no id; the position keeps calls and their results paired.
-        id=_str_or_none(raw.get("id")) or f"call_{position}",
+        id=text(raw.get("id")) or "",  # `fix_chat_answer` gave each call one
         name=name,
         arguments=_arguments_text(function.get("arguments")),
         index=index if isinstance(index, int) else position,
@@ -346,21 +413,23 @@ def _choice(raw: Any, position: int) -> Choice | None:
     message = raw.get("message") if isinstance(raw, Mapping) else None
     if not isinstance(message, Mapping):
         return None
-    calls = [_tool_call(call, i) for i, call in enumerate(_list(message.get("tool_calls")))]
+    calls = [_tool_call(call, i) for i, call in enumerate(listed(message.get("tool_calls")))]
     index = raw.get("index")
     return Choice(
         content=_text_or_none(message.get("content")),
         tool_calls=tuple(call for call in calls if call is not None),
         reasoning=_reasoning(message) or None,
-        finish_reason=_str_or_none(raw.get("finish_reason")),
+        finish_reason=text(raw.get("finish_reason")),
         index=index if isinstance(index, int) else position,
         logprobs=raw.get("logprobs"),
     )
 
 
-def read_chat_answer(answer: Mapping[str, Any], url: str = "") -> ChatAnswer:
-    """A chat.completion as a `ChatAnswer`; a ResponseError when it holds no message."""
-    read = [_choice(raw, i) for i, raw in enumerate(_list(answer.get("choices")))]
+def read_chat_answer(answer: Any, url: str = "") -> ChatAnswer:
+    """A chat.completion (made the same across releases first) as a `ChatAnswer`; a
+    ResponseError when it holds no message."""
+    answer = fix_chat_answer(answer, url)
+    read = [_choice(raw, i) for i, raw in enumerate(listed(answer.get("choices")))]
     choices = tuple(choice for choice in read if choice is not None)
     if not choices:
         raise ResponseError(
@@ -372,10 +441,10 @@ def read_chat_answer(answer: Mapping[str, Any], url: str = "") -> ChatAnswer:
     return ChatAnswer(
         choices=choices,
         usage=read_usage(answer.get("usage")),
-        model=_str_or_none(answer.get("model")),
-        id=_str_or_none(answer.get("id")),
+        model=text(answer.get("model")),
+        id=text(answer.get("id")),
         created=created if isinstance(created, int) and not isinstance(created, bool) else None,
-        system_fingerprint=_str_or_none(answer.get("system_fingerprint")),
+        system_fingerprint=text(answer.get("system_fingerprint")),
         citations=citations_from_sources(answer.get("sources")),
         extra=_extra(answer),
         raw=answer,
@@ -385,13 +454,13 @@ def read_chat_answer(answer: Mapping[str, Any], url: str = "") -> ChatAnswer:
 def _tool_call_delta(raw: Any, position: int) -> ToolCallDelta | None:
     if not isinstance(raw, Mapping):
         return None
-    function = _mapping(raw.get("function"))
+    function = mapping(raw.get("function"))
     index = raw.get("index")
     return ToolCallDelta(
         # Some backends omit the index of a call sent whole: its position stands in.
         index=index if isinstance(index, int) else position,
-        id=_str_or_none(raw.get("id")),
-        name=_str_or_none(function.get("name")),
+        id=text(raw.get("id")),
+        name=text(function.get("name")),
         arguments=_arguments_text(function.get("arguments")),
     )
 
@@ -401,7 +470,7 @@ def read_stream_chunk(chunk: Mapping[str, Any]) -> StreamChunk:
     choices = chunk.get("choices")
     choice = choices[0] if isinstance(choices, list) and choices else {}
     choice = choice if isinstance(choice, Mapping) else {}
-    delta = _mapping(choice.get("delta"))
+    delta = mapping(choice.get("delta"))
     raw_calls: Sequence[Any] = delta.get("tool_calls") or []
     calls = [_tool_call_delta(raw, i) for i, raw in enumerate(raw_calls)]
     index = choice.get("index")
@@ -409,11 +478,11 @@ def read_stream_chunk(chunk: Mapping[str, Any]) -> StreamChunk:
         content=_text(delta.get("content")),
         tool_calls=tuple(call for call in calls if call is not None),
         reasoning=_reasoning(delta),
-        finish_reason=_str_or_none(choice.get("finish_reason")),
+        finish_reason=text(choice.get("finish_reason")),
         usage=read_usage(chunk.get("usage")),
-        model=_str_or_none(chunk.get("model")),
-        id=_str_or_none(chunk.get("id")),
-        system_fingerprint=_str_or_none(chunk.get("system_fingerprint")),
+        model=text(chunk.get("model")),
+        id=text(chunk.get("id")),
+        system_fingerprint=text(chunk.get("system_fingerprint")),
         index=index if isinstance(index, int) else 0,
         citations=citations_from_sources(chunk.get("sources")),
         extra=_extra(chunk),
@@ -423,13 +492,13 @@ def read_stream_chunk(chunk: Mapping[str, Any]) -> StreamChunk:
 
 def read_embedding_answer(answer: Mapping[str, Any]) -> EmbeddingAnswer:
     """An embeddings answer (the client has checked the count and order) as vectors."""
-    data = _list(answer.get("data"))
+    data = listed(answer.get("data"))
     vectors = tuple(
         list(item.get("embedding") or []) if isinstance(item, Mapping) else [] for item in data
     )
     return EmbeddingAnswer(
         vectors=vectors,
-        model=_str_or_none(answer.get("model")),
+        model=text(answer.get("model")),
         usage=read_usage(answer.get("usage")),
         raw=answer,
     )

@@ -1,56 +1,63 @@
-"""One request to Open WebUI: retries with backoff, error diagnosis, and SSE streams.
+"""One request to Open WebUI, as a plan: retries with backoff, redirects, diagnosis, streams.
 
 Retried: connection failures and connect timeouts, and the statuses in `RETRY_STATUSES`, with
 exponential backoff and full jitter, honouring `Retry-After`. Never retried: anything after a
-stream has started yielding.
+stream has started yielding. Redirects are followed only within the server's origin (or from
+http to https on the same host): a redirect elsewhere (a sign-in gate, another host) is not
+followed, so the key and the caller's headers never leave the origin.
 
-The pool is shared; this client's headers, timeouts and retries go with each request.
+The pool is shared; this client's headers, timeouts and retries go with each request. Every
+function here returns a plan (see `_plan`): decisions only, performed by the client's driver.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any, TypeVar
 
 import httpx
 
 from ._connection import Connection
-from ._discovery import arebase, rebase
+from ._diagnosis import error_from_redirect, error_from_response, error_from_transport, is_html
+from ._discovery import rebase
+from ._plan import Close, Open, Outgoing, Plan, Read, ReadAll, Send, Sleep
 from ._settings import Settings
-from ._sse import aiter_text_chunks, iter_text_chunks
+from ._sse import SSEDecoder
 from .errors import (
     ConnectTimeoutError,
     OpenWebUIError,
     ResponseError,
     ServerUnreachableError,
-    error_from_response,
-    error_from_transport,
-    is_html,
 )
 
 __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_CAP",
     "DRAIN_LIMIT",
+    "MAX_REDIRECTS",
     "RETRY_AFTER_CAP",
     "RETRY_STATUSES",
+    "ChunkStream",
     "Diagnose",
     "Sender",
     "backoff_delay",
+    "is_event_stream",
+    "redirect_target",
     "retry_delay",
     "without_key",
 ]
 
 logger = logging.getLogger("openwebui_adapters")
+T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0  # a server asking for a longer pause gets the error instead of a stall
+MAX_REDIRECTS = 5
 # After `[DONE]` Open WebUI sends only the chunked terminator; reading it (and at most this many
 # more characters) lets the connection go back to the pool instead of being closed mid-body.
 DRAIN_LIMIT = 64 * 1024
@@ -72,7 +79,7 @@ def retry_delay(
     """Seconds to wait before retry `attempt`; re-raises `error` when it must not be retried."""
     if attempt > max_retries:
         raise error
-    retry_after = getattr(error, "retry_after", None)
+    retry_after = error.retry_after
     if error.status_code is not None:
         retryable = error.status_code in statuses and (
             retry_after is None or retry_after <= RETRY_AFTER_CAP
@@ -108,11 +115,38 @@ def without_key(error: OpenWebUIError, key: str) -> OpenWebUIError:
     return error
 
 
-def _check(response: httpx.Response, model: str | None, diagnose: Diagnose | None = None) -> None:
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def redirect_target(request: Outgoing, response: httpx.Response) -> Outgoing | str:
+    """Where a redirect may be followed to (the request to send next), or, when it must not be
+    followed, its target (a string): another origin, https to http, or a POST made a GET.
+
+    Within the origin, and from http to https on the same host and default ports (what httpx
+    itself keeps credentials for), 307/308 keep the method and body and 301/302/303 turn a GET
+    into a GET; a POST turned into a GET would lose its body, so it is not followed."""
+    target = httpx.URL(request.url).join(response.headers.get("location", ""))
+    sent = httpx.URL(request.url)
+    upgrade = (
+        sent.scheme == "http"
+        and target.scheme == "https"
+        and sent.host == target.host
+        and sent.port in (80, None)
+        and target.port in (443, None)
+    )
+    if _origin(sent) != _origin(target) and not upgrade:
+        return str(target)
+    if response.status_code in (307, 308) or request.method in ("GET", "HEAD"):
+        return replace(request, url=str(target), params=None)
+    return str(target)
+
+
+def _check(response: httpx.Response, diagnose: Diagnose | None, **context: Any) -> None:
     """Raise the diagnosed error for a failed answer, or for HTML where the API should answer."""
     if not response.is_success or is_html(response):
         own = diagnose(response) if diagnose is not None and not is_html(response) else None
-        raise own or error_from_response(response, model=model)
+        raise own or error_from_response(response, **context)
 
 
 def _json(response: httpx.Response) -> Any:
@@ -127,32 +161,32 @@ def _json(response: httpx.Response) -> Any:
         ) from exc
 
 
-def _drain(texts: Iterator[str]) -> None:
-    """Read a stream's body to its end after `[DONE]`, so its connection can be reused."""
-    read = 0
-    try:
-        for text in texts:
-            read += len(text)
-            if read > DRAIN_LIMIT:
-                return  # not Open WebUI's usual ending: the connection is closed, not reused
-    except httpx.TransportError:
-        pass  # the answer was complete; a connection that breaks now is just not reused
+def is_event_stream(response: httpx.Response) -> bool:
+    """Whether an answer to a stream request is an event stream to read as it arrives; else it
+    is read whole (a failure, a page, or a JSON answer)."""
+    if not response.is_success or is_html(response):
+        return False
+    return "text/event-stream" in response.headers.get("content-type", "")
 
 
-async def _adrain(texts: AsyncIterator[str]) -> None:
-    """The async twin of `_drain`."""
-    read = 0
-    try:
-        async for text in texts:
-            read += len(text)
-            if read > DRAIN_LIMIT:
-                return
-    except httpx.TransportError:
-        pass
+def _non_stream_as_chunks(data: Any, url: str) -> list[dict[str, Any]]:
+    """A whole chat.completion answered to a stream request, as the equivalent chunk."""
+    if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        raise ResponseError(f"{url} answered a stream request with {str(data)[:120]!r}", url=url)
+    chunk = {**data, "object": "chat.completion.chunk"}
+    chunk["choices"] = [
+        {
+            "index": choice.get("index", 0),
+            "delta": choice.get("message") or {},
+            "finish_reason": choice.get("finish_reason"),
+        }
+        for choice in data["choices"]
+    ]
+    return [chunk]
 
 
 class _Attempts:
-    """The retry decision for one request, without I/O: the drivers only send and sleep."""
+    """The retry decision for one request: mask the key, refuse after a started answer, count."""
 
     def __init__(self, api_key: str, max_retries: int, statuses: frozenset[int]) -> None:
         self.api_key = api_key
@@ -172,291 +206,199 @@ class _Attempts:
         return retry_delay(error, self.count, self.max_retries, self.statuses)
 
 
-def _is_stream(response: httpx.Response) -> bool:
-    """Whether an answer to a stream request is an event stream to read as it arrives; else it
-    is read whole (a failure, the web UI's page, or a JSON answer)."""
-    if not response.is_success or is_html(response):
-        return False
-    return "text/event-stream" in response.headers.get("content-type", "")
+class ChunkStream:
+    """An opened chat stream: what has arrived, and the plan that reads the next chunks."""
 
+    def __init__(
+        self, response: httpx.Response | None, url: str, first: list[dict[str, Any]], key: str
+    ) -> None:
+        self.response = response  # None: the answer came whole
+        self.url = url
+        self.pending = first
+        self.decoder = SSEDecoder(url)
+        self.key = key
 
-def _whole_answer(
-    response: httpx.Response, url: str, model: str | None, diagnose: Diagnose | None = None
-) -> Iterator[dict[str, Any]]:
-    """A stream request's answer that was read whole: the diagnosed error, or, for a JSON
-    answer (some errors come with 200), the equivalent chunks."""
-    _check(response, model, diagnose)
-    yield from _non_stream_as_chunks(_json(response), url)
+    def next_chunks(self) -> Plan[list[dict[str, Any]] | None]:
+        """The chunks that arrive next (at least one), or None once the stream has ended; a
+        failure is never retried (part of the answer is out) and never quotes the key."""
+        try:
+            return (yield from self._next())
+        except OpenWebUIError as error:
+            raise without_key(error, self.key) from error.__cause__
 
+    def _next(self) -> Plan[list[dict[str, Any]] | None]:
+        while not self.pending:
+            if self.response is None or self.decoder.done:
+                return None
+            try:
+                text = yield Read(self.response)
+            except httpx.RequestError as exc:
+                error = error_from_transport(exc, self.url)
+                raise ResponseError(
+                    f"The stream from {self.url} broke off: {error.message}", url=self.url
+                ) from exc
+            if text is None:
+                self.decoder.finish()  # raises: the stream ended before [DONE]
+                return None
+            self.pending = list(self.decoder.feed_text(text))
+            if self.decoder.done:
+                yield from self._drain()
+        chunks, self.pending = self.pending, []
+        return chunks
 
-def _broken(exc: httpx.TransportError, url: str, started: bool) -> OpenWebUIError:
-    """A transport failure: before the first chunk the diagnosed error (retried as such),
-    after it a ResponseError (never retried: part of the answer is already out)."""
-    error = error_from_transport(exc, url)
-    if started:
-        return ResponseError(f"The stream from {url} broke off: {error.message}", url=url)
-    return error
+    def _drain(self) -> Plan[None]:
+        """Read the body to its end after `[DONE]`, so its connection can be reused."""
+        assert self.response is not None
+        read = 0
+        try:
+            while read <= DRAIN_LIMIT:
+                text = yield Read(self.response)
+                if text is None:
+                    return
+                read += len(text)
+        except httpx.RequestError:
+            pass  # the answer was complete; a connection that breaks now is just not reused
+        yield Close(self.response)  # not Open WebUI's usual ending: closed, not reused
 
 
 class Sender:
-    """Sends requests over a shared `Connection` with one client's headers, timeouts, retries."""
+    """Builds one client's requests over a shared `Connection` (its headers, timeouts, retries)."""
 
     def __init__(self, connection: Connection, settings: Settings) -> None:
         self.connection = connection
+        self.names = settings.names
         self.max_retries = settings.max_retries
         self.headers = dict(settings.headers)
         self.timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
 
-    def _timeout(self, timeout: float | None) -> httpx.Timeout | float:
-        return self.timeout if timeout is None else timeout
-
-    def _body(self, body: dict[str, Any] | bytes | None) -> dict[str, Any]:
-        """The body arguments: JSON bytes the caller encoded (a chat: encoding is its check),
-        or data httpx encodes; this client's headers either way."""
-        if isinstance(body, bytes):
-            return {"content": body, "headers": {**self.headers, **JSON_HEADERS}}
-        return {"json": body, "headers": self.headers}
-
-    def _attempts(self, statuses: frozenset[int]) -> _Attempts:
-        return _Attempts(self.connection.api_key, self.max_retries, statuses)
-
-    # -- sync ------------------------------------------------------------------------------
-    def request_json(
+    def outgoing(
         self,
         method: str,
         path: str,
-        body: dict[str, Any] | bytes | None = None,
+        body: Any = None,
         *,
-        params: dict[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        files: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Outgoing:
+        """The request for `path` on the connection's (current) base: JSON bytes the caller
+        encoded (a chat: encoding is its check), or data httpx encodes."""
+        encoded = isinstance(body, bytes)
+        return Outgoing(
+            method,
+            self.connection.url(path),
+            {**self.headers, **JSON_HEADERS} if encoded else self.headers,
+            self.timeout if timeout is None else timeout,
+            params=params,
+            content=body if encoded else None,
+            json=None if encoded else body,
+            files=files,
+        )
+
+    def exchange(self, request: Outgoing, *, stream: bool = False) -> Plan[httpx.Response]:
+        """Send `request`, following redirects within the origin; the transport's failures as
+        the core's errors. With `stream`, a success's body is left to read."""
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                response: httpx.Response = yield (Open if stream else Send)(request)
+            except httpx.RequestError as exc:
+                raise error_from_transport(exc, request.url, names=self.names) from exc
+            if not response.has_redirect_location:
+                return response
+            if stream:
+                yield ReadAll(response)
+            following = redirect_target(request, response)
+            if isinstance(following, str):
+                raise error_from_redirect(response, following, names=self.names)
+            request = following
+        raise error_from_redirect(response, str(response.headers["location"]), names=self.names)
+
+    def _retried(
+        self, attempt: Callable[[], Plan[T]], statuses: frozenset[int], *, rebases: bool = True
+    ) -> Plan[T]:
+        """`attempt()` until it succeeds, retrying what `retry_delay` allows; after a route
+        failure, once per connection, the walk up the base's path (`rebase`)."""
+        attempts = _Attempts(self.connection.api_key, self.max_retries, statuses)
+        while True:
+            sent_base = self.connection.base_url
+            try:
+                return (yield from attempt())
+            except OpenWebUIError as error:
+                attempts.failed(error)
+                if rebases:
+                    explained = yield from rebase(self.connection, error, sent_base, self)
+                    if explained is None:
+                        continue  # the base moved: send it there
+                    error = explained
+                yield Sleep(attempts.delay(error))
+
+    def json(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: Mapping[str, str] | None = None,
         model: str | None = None,
         retry_statuses: frozenset[int] = RETRY_STATUSES,
         timeout: float | None = None,
         files: Mapping[str, Any] | None = None,
         diagnose: Diagnose | None = None,
-    ) -> Any:
+    ) -> Plan[Any]:
         """One JSON request and its decoded answer."""
-        url = self.connection.url(path)
-        client = self.connection.client
-        attempts = self._attempts(retry_statuses)
-        while True:
-            try:
-                try:
-                    response = client.request(
-                        method,
-                        url,
-                        params=params,
-                        files=files,
-                        **self._body(body),
-                        timeout=self._timeout(timeout),
-                    )
-                except httpx.TransportError as exc:
-                    raise error_from_transport(exc, url) from exc
-                _check(response, model, diagnose)
-                return _json(response)
-            except OpenWebUIError as error:
-                attempts.failed(error)
-                if rebase(
-                    self.connection, error, url.removesuffix(path), self.headers, self.timeout
-                ):
-                    url = self.connection.url(path)
-                    continue
-                time.sleep(attempts.delay(error))
 
-    def stream_chunks(
-        self, path: str, body: dict[str, Any] | bytes, *, model: str | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """POST and yield the SSE chunks; errors before the first chunk are retried."""
-        url = self.connection.url(path)
-        client = self.connection.client
-        attempts = self._attempts(RETRY_STATUSES)
-        while True:
-            started = False
-            try:
-                try:
-                    with client.stream(
-                        "POST", url, timeout=self.timeout, **self._body(body)
-                    ) as response:
-                        if not _is_stream(response):
-                            response.read()
-                            yield from _whole_answer(response, url, model)
-                            return
-                        texts = response.iter_text()
-                        for chunk in iter_text_chunks(texts, url):
-                            started = True
-                            yield chunk
-                        _drain(texts)
-                        return
-                except httpx.TransportError as exc:
-                    raise _broken(exc, url, started) from exc
-            except OpenWebUIError as error:
-                attempts.failed(error, started=started)
-                if rebase(
-                    self.connection, error, url.removesuffix(path), self.headers, self.timeout
-                ):
-                    url = self.connection.url(path)
-                    continue
-                time.sleep(attempts.delay(error))
+        def attempt() -> Plan[Any]:
+            request = self.outgoing(method, path, body, params=params, files=files, timeout=timeout)
+            response = yield from self.exchange(request)
+            _check(response, diagnose, model=model, names=self.names)
+            return _json(response)
 
-    def stream_text(
+        return (yield from self._retried(attempt, retry_statuses))
+
+    def open_stream(self, path: str, body: bytes, *, model: str | None = None) -> Plan[ChunkStream]:
+        """POST a stream request and read until its first chunk: every failure before it is
+        diagnosed (and retried as such); what comes after is the caller's to read."""
+
+        def attempt() -> Plan[ChunkStream]:
+            request = self.outgoing("POST", path, body)
+            response = yield from self.exchange(request, stream=True)
+            if not is_event_stream(response):
+                yield ReadAll(response)
+                _check(response, None, model=model, names=self.names)
+                first = _non_stream_as_chunks(_json(response), request.url)
+                return ChunkStream(None, request.url, first, self.connection.api_key)
+            stream = ChunkStream(response, request.url, [], self.connection.api_key)
+            try:
+                arrived = yield from stream.next_chunks()
+            except ResponseError as error:
+                if isinstance(error.__cause__, httpx.RequestError):
+                    # Nothing arrived yet: the transport failed before the answer started.
+                    raise error_from_transport(
+                        error.__cause__, request.url, names=self.names
+                    ) from None
+                raise
+            stream.pending = arrived or []
+            return stream
+
+        return (yield from self._retried(attempt, RETRY_STATUSES))
+
+    def open_events(
         self,
         path: str,
         *,
-        params: dict[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
         timeout: float | None = None,
         diagnose: Diagnose | None = None,
-    ) -> Generator[str, None, None]:
-        """GET and yield the body's text as it arrives (an event stream that is not chat
-        chunks); errors before the answer starts are retried, a break after it is not."""
-        url = self.connection.url(path)
-        client = self.connection.client
-        attempts = self._attempts(RETRY_STATUSES)
-        while True:
-            started = False
-            try:
-                try:
-                    with client.stream(
-                        "GET",
-                        url,
-                        params=params,
-                        headers=self.headers,
-                        timeout=self._timeout(timeout),
-                    ) as response:
-                        if not response.is_success or is_html(response):
-                            response.read()
-                            _check(response, None, diagnose)
-                        started = True
-                        yield from response.iter_text()
-                        return
-                except httpx.TransportError as exc:
-                    raise error_from_transport(exc, url) from exc
-            except OpenWebUIError as error:
-                attempts.failed(error, started=started)
-                time.sleep(attempts.delay(error))
+    ) -> Plan[httpx.Response]:
+        """GET an answer to read as it arrives (an event stream that is not chat chunks), or
+        read whole when it is not an event stream; failures before it starts are retried."""
 
-    # -- async -----------------------------------------------------------------------------
-    async def arequest_json(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | bytes | None = None,
-        *,
-        params: dict[str, str] | None = None,
-        model: str | None = None,
-        retry_statuses: frozenset[int] = RETRY_STATUSES,
-        timeout: float | None = None,
-        files: Mapping[str, Any] | None = None,
-        diagnose: Diagnose | None = None,
-    ) -> Any:
-        """The async twin of `request_json`."""
-        url = self.connection.url(path)
-        client = self.connection.async_client
-        attempts = self._attempts(retry_statuses)
-        while True:
-            try:
-                try:
-                    response = await client.request(
-                        method,
-                        url,
-                        params=params,
-                        files=files,
-                        **self._body(body),
-                        timeout=self._timeout(timeout),
-                    )
-                except httpx.TransportError as exc:
-                    raise error_from_transport(exc, url) from exc
-                _check(response, model, diagnose)
-                return _json(response)
-            except OpenWebUIError as error:
-                attempts.failed(error)
-                sent_base = url.removesuffix(path)
-                if await arebase(self.connection, error, sent_base, self.headers, self.timeout):
-                    url = self.connection.url(path)
-                    continue
-                await asyncio.sleep(attempts.delay(error))
+        def attempt() -> Plan[httpx.Response]:
+            request = self.outgoing("GET", path, params=params, timeout=timeout)
+            response = yield from self.exchange(request, stream=True)
+            if not is_event_stream(response):
+                yield ReadAll(response)
+                _check(response, diagnose, names=self.names)
+            return response
 
-    async def astream_chunks(
-        self, path: str, body: dict[str, Any] | bytes, *, model: str | None = None
-    ) -> AsyncIterator[dict[str, Any]]:
-        """The async twin of `stream_chunks`."""
-        url = self.connection.url(path)
-        client = self.connection.async_client
-        attempts = self._attempts(RETRY_STATUSES)
-        while True:
-            started = False
-            try:
-                try:
-                    async with client.stream(
-                        "POST", url, timeout=self.timeout, **self._body(body)
-                    ) as response:
-                        if not _is_stream(response):
-                            await response.aread()
-                            for chunk in _whole_answer(response, url, model):
-                                yield chunk
-                            return
-                        atexts = response.aiter_text()
-                        async for chunk in aiter_text_chunks(atexts, url):
-                            started = True
-                            yield chunk
-                        await _adrain(atexts)
-                        return
-                except httpx.TransportError as exc:
-                    raise _broken(exc, url, started) from exc
-            except OpenWebUIError as error:
-                attempts.failed(error, started=started)
-                sent_base = url.removesuffix(path)
-                if await arebase(self.connection, error, sent_base, self.headers, self.timeout):
-                    url = self.connection.url(path)
-                    continue
-                await asyncio.sleep(attempts.delay(error))
-
-    async def astream_text(
-        self,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        timeout: float | None = None,
-        diagnose: Diagnose | None = None,
-    ) -> AsyncGenerator[str, None]:
-        """The async twin of `stream_text`."""
-        url = self.connection.url(path)
-        client = self.connection.async_client
-        attempts = self._attempts(RETRY_STATUSES)
-        while True:
-            started = False
-            try:
-                try:
-                    async with client.stream(
-                        "GET",
-                        url,
-                        params=params,
-                        headers=self.headers,
-                        timeout=self._timeout(timeout),
-                    ) as response:
-                        if not response.is_success or is_html(response):
-                            await response.aread()
-                            _check(response, None, diagnose)
-                        started = True
-                        async for text in response.aiter_text():
-                            yield text
-                        return
-                except httpx.TransportError as exc:
-                    raise error_from_transport(exc, url) from exc
-            except OpenWebUIError as error:
-                attempts.failed(error, started=started)
-                await asyncio.sleep(attempts.delay(error))
-
-
-def _non_stream_as_chunks(data: Any, url: str) -> Iterator[dict[str, Any]]:
-    """A whole chat.completion answered to a stream request, as the equivalent chunks."""
-    if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
-        raise ResponseError(f"{url} answered a stream request with {str(data)[:120]!r}", url=url)
-    chunk = {**data, "object": "chat.completion.chunk"}
-    chunk["choices"] = [
-        {
-            "index": choice.get("index", 0),
-            "delta": choice.get("message") or {},
-            "finish_reason": choice.get("finish_reason"),
-        }
-        for choice in data["choices"]
-    ]
-    yield chunk
+        return (yield from self._retried(attempt, RETRY_STATUSES, rebases=False))

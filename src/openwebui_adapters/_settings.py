@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -22,10 +23,18 @@ from ._pasted import (
 from ._tls import CERT_ENV, VERIFY_ENV, Verify, check_verify
 from .errors import API_KEY, API_KEY_HEADER, SERVER_URL, ConfigurationError
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "LIBRARIES",
+    "PROVIDER",
+    "SETTINGS",
+    "ConnectionOptions",
+    "Setting",
     "Settings",
     "auth_headers",
     "check_api_key",
@@ -33,8 +42,11 @@ __all__ = [
     "normalize_server_url",
     "proxy_credentials",
     "resolve_verify",
+    "setting_names",
 ]
 
+PROVIDER: Final = "openwebui"
+"""The name every library knows Open WebUI by (LiteLLM's prefix, LangChain's `model_provider`)."""
 DEFAULT_TIMEOUT = 600.0  # a long answer from a slow model is normal; OpenAI's SDK uses the same
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
@@ -93,7 +105,7 @@ def _default_scheme(host: str) -> str:
     return "http"
 
 
-def normalize_server_url(raw: str) -> str:
+def normalize_server_url(raw: str, names: Mapping[str, str] | None = None) -> str:
     """Reduce what a person pasted to the server root, keeping a deployment's sub-path.
 
     `chat.example.com/api/v1/` -> `https://chat.example.com`;
@@ -107,21 +119,24 @@ def normalize_server_url(raw: str) -> str:
     if not text:
         raise ConfigurationError(
             "The server URL is empty",
-            setting=SERVER_URL,
-            hint="set OPENWEBUI_SERVER_URL to the address you open in the browser",
+            setting="server_url",
+            hint="set {server_url} to the address you open in the browser",
+            names=names,
         )
     if any(ch.isspace() for ch in text) or not text.isprintable():
         raise ConfigurationError(
             f"The server URL {shown!r} contains whitespace or control characters",
-            setting=SERVER_URL,
-            hint="set OPENWEBUI_SERVER_URL to one URL such as https://chat.example.com",
+            setting="server_url",
+            hint="set {server_url} to one URL such as https://chat.example.com",
+            names=names,
         )
     if "@" in text:
         raise ConfigurationError(
             f"The server URL {shown!r} has an @ after the host",
-            setting=SERVER_URL,
+            setting="server_url",
             hint="if it holds user:password@ with a / ? or # in the password, percent-encode "
             "those (%2F %3F %23)",
+            names=names,
         )
     if "://" not in text:
         host = (
@@ -132,8 +147,9 @@ def normalize_server_url(raw: str) -> str:
         text = f"{_default_scheme(host)}://{text}"
     malformed = ConfigurationError(
         f"The server URL {shown!r} is malformed",
-        setting=SERVER_URL,
+        setting="server_url",
         hint="write it as https://host[:port][/sub-path]",
+        names=names,
     )
     try:
         parts = urlsplit(text)
@@ -144,14 +160,16 @@ def normalize_server_url(raw: str) -> str:
     if parts.scheme.lower() not in ("http", "https"):
         raise ConfigurationError(
             f"The server URL {shown!r} has scheme {parts.scheme!r}",
-            setting=SERVER_URL,
-            hint="use an http:// or https:// URL in OPENWEBUI_SERVER_URL",
+            setting="server_url",
+            hint="use an http:// or https:// URL in {server_url}",
+            names=names,
         )
     if not host:
         raise ConfigurationError(
             f"The server URL {shown!r} has no host",
-            setting=SERVER_URL,
+            setting="server_url",
             hint="write it as https://host[:port][/sub-path]",
+            names=names,
         )
     segments = [s for s in parts.path.split("/") if s]
     stripped = True
@@ -176,7 +194,7 @@ def normalize_server_url(raw: str) -> str:
     return url
 
 
-def check_api_key(key: str) -> str:
+def check_api_key(key: str, names: Mapping[str, str] | None = None) -> str:
     """The key without what a copy picked up around it (quotes, spaces, zero-width characters,
     a `Bearer ` prefix); a ConfigurationError that never quotes it if it still cannot be a key."""
     stripped = strip_pasted(key)
@@ -185,44 +203,50 @@ def check_api_key(key: str) -> str:
     if not stripped:
         raise ConfigurationError(
             "The API key is empty",
-            setting=API_KEY,
-            hint="set OPENWEBUI_API_KEY to a key from Settings > Account > API keys",
+            setting="api_key",
+            hint="set {api_key} to a key from Settings > Account > API keys",
+            names=names,
         )
     problem = key_problem(stripped)
     if problem is not None:
         raise ConfigurationError(
-            f"The API key in OPENWEBUI_API_KEY {problem}",
-            setting=API_KEY,
-            hint="copy the key again (Settings > Account > API keys) into OPENWEBUI_API_KEY",
+            f"The API key in {{api_key}} {problem}",
+            setting="api_key",
+            hint="copy the key again (Settings > Account > API keys) into {api_key}",
+            names=names,
         )
     return stripped
 
 
-def check_api_key_header(name: str | None) -> str | None:
+def check_api_key_header(name: str | None, names: Mapping[str, str] | None = None) -> str | None:
     """The header to carry the key in instead of `Authorization` (Open WebUI reads `x-api-key`,
     or what its CUSTOM_API_KEY_HEADER names), or None for `Authorization: Bearer`."""
     if name is None or not name.strip() or name.strip().lower() == "authorization":
         return None
     if not _HEADER_NAME.fullmatch(name.strip()):
         raise ConfigurationError(
-            f"{API_KEY_HEADER} {name.strip()!r} is not an HTTP header name",
-            setting=API_KEY_HEADER,
+            f"{{api_key_header}} {name.strip()!r} is not an HTTP header name",
+            setting="api_key_header",
             hint="use the header Open WebUI's CUSTOM_API_KEY_HEADER names (default x-api-key)",
+            names=names,
         )
     return name.strip()
 
 
-def proxy_credentials(url: str, api_key_header: str | None) -> tuple[str, str] | None:
+def proxy_credentials(
+    url: str, api_key_header: str | None, names: Mapping[str, str] | None = None
+) -> tuple[str, str] | None:
     """`user:password@` in the server URL, for a proxy's Basic auth; it needs the key elsewhere."""
     _, credentials = split_userinfo(strip_pasted(url))
     if credentials is not None and api_key_header is None:
         raise ConfigurationError(
             "The server URL carries a user name and password (shown here as ***@), which would "
             "be sent as the Authorization header in place of the Open WebUI API key",
-            setting=SERVER_URL,
-            hint="for a proxy's Basic auth, also set OPENWEBUI_API_KEY_HEADER=x-api-key (or "
-            "pass api_key_header=) so the key travels in that header, and have the proxy drop "
-            "Authorization before Open WebUI; otherwise remove user:password@ from the URL",
+            setting="server_url",
+            hint=f"for a proxy's Basic auth, also set {API_KEY_HEADER}=x-api-key (or pass "
+            "{api_key_header}='x-api-key') so the key travels in that header, and have the proxy "
+            "drop Authorization before Open WebUI; otherwise remove user:password@ from the URL",
+            names=names,
         )
     return credentials
 
@@ -240,10 +264,10 @@ def auth_headers(settings: Settings) -> dict[str, str]:
 
 
 def resolve_verify(
-    verify: Verify | None, env: Mapping[str, str]
+    verify: Verify | None, env: Mapping[str, str], names: Mapping[str, str] | None = None
 ) -> tuple[Verify, tuple[tuple[str, str], ...]]:
     """`verify` (else `OPENWEBUI_VERIFY`, else True), checked, and the `SSL_CERT_*` values it uses."""
-    setting = "verify"
+    setting = (names or {}).get("verify") or "verify"
     if verify is None:
         verify, setting = (env.get(VERIFY_ENV) or "").strip() or True, VERIFY_ENV
     check_verify(verify, setting)
@@ -255,12 +279,78 @@ def resolve_verify(
     return verify, cert_env
 
 
+class ConnectionOptions(TypedDict, total=False):
+    """The optional connection settings every entry point takes (see `SETTINGS`)."""
+
+    timeout: float | None
+    connect_timeout: float | None
+    max_retries: int | None
+    verify: Verify | None
+    headers: Mapping[str, str] | None
+    api_key_header: str | None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One connection setting: the core's keyword, its environment variable, each library's name."""
+
+    key: str
+    env: str | None
+    litellm: str
+    langchain: str
+    smolagents: str
+
+    def name_in(self, library: str) -> str:
+        """What `library` calls it ("core": the core's own keyword)."""
+        return self.key if library == "core" else str(getattr(self, library))
+
+
+LIBRARIES: Final = ("core", "litellm", "langchain", "smolagents")
+SETTINGS: Final = (
+    Setting("server_url", SERVER_URL, "api_base", "base_url", "api_base"),
+    Setting("api_key", API_KEY, "api_key", "api_key", "api_key"),
+    Setting("timeout", None, "timeout", "timeout", "timeout"),
+    Setting("connect_timeout", None, "timeout", "connect_timeout", "connect_timeout"),
+    Setting("max_retries", None, "max_retries", "max_retries", "max_retries"),
+    Setting("verify", VERIFY_ENV, "ssl_verify", "verify", "verify"),
+    Setting("headers", None, "extra_headers", "default_headers", "headers"),
+    Setting("api_key_header", API_KEY_HEADER, "api_key_header", "api_key_header", "api_key_header"),
+)
+"""Every connection setting once: each library keeps its own names, mapped here (LiteLLM's
+`timeout` may be an `httpx.Timeout` whose `connect` is the connect timeout)."""
+
+_REQUIRED: Final = frozenset({"server_url", "api_key"})
+# A call's own parameters that messages name, where a library calls them otherwise.
+_CALL_NAMES: Final[Mapping[str, Mapping[str, str]]] = {"smolagents": {"model": "model_id"}}
+
+
+def _argument(key: str, library: str) -> str:
+    """The keyword argument that gives setting `key` in `library`."""
+    return f"{next(spec for spec in SETTINGS if spec.key == key).name_in(library)}="
+
+
+def setting_names(
+    library: str, given: Mapping[str, object], environ: Mapping[str, str]
+) -> dict[str, str]:
+    """How the user gave each setting, so an error names what to change where it is set: the
+    library's name when passed, the environment variable when read from it (and, when not set
+    at all, the variable for the URL and the key, which are always set, else the library's
+    name)."""
+    names = dict(_CALL_NAMES.get(library, {}))
+    for spec in SETTINGS:
+        passed = given.get(spec.key) is not None
+        read = spec.env is not None and (bool(environ.get(spec.env)) or spec.key in _REQUIRED)
+        names[spec.key] = spec.env if spec.env and read and not passed else spec.name_in(library)
+    return names
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where and how to reach one Open WebUI server.
 
     Only `pool_key` (server, credentials, TLS) chooses the shared connection pool; headers,
-    timeouts and retries travel with each request, so they may differ on every call.
+    timeouts and retries travel with each request, so they may differ on every call. `names`
+    records how each setting was given, for messages.
     """
 
     server_url: str
@@ -273,6 +363,7 @@ class Settings:
     api_key_header: str | None = None  # None: `Authorization: Bearer <key>`
     proxy_auth: tuple[str, str] | None = field(default=None, repr=False)
     cert_env: tuple[tuple[str, str], ...] = ()  # SSL_CERT_FILE / SSL_CERT_DIR when verify is True
+    names: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def pool_key(self) -> tuple[object, ...]:
@@ -299,66 +390,79 @@ class Settings:
         server_url: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        max_retries: int | None = None,
-        verify: Verify | None = None,
-        headers: Mapping[str, str] | None = None,
-        api_key_header: str | None = None,
         environ: Mapping[str, str] | None = None,
+        library: str = "core",
+        **options: Unpack[ConnectionOptions],
     ) -> Settings:
-        """Settings from the arguments, falling back to `OPENWEBUI_SERVER_URL` / `OPENWEBUI_API_KEY`."""
+        """Settings from the arguments, else the environment (`OPENWEBUI_SERVER_URL`,
+        `OPENWEBUI_API_KEY`, `OPENWEBUI_API_KEY_HEADER`, `OPENWEBUI_VERIFY`); `library` says
+        whose names the arguments were given by (for messages)."""
         env = os.environ if environ is None else environ
+        names = setting_names(
+            library, {"server_url": server_url, "api_key": api_key, **options}, env
+        )
         url = server_url if server_url is not None else env.get(SERVER_URL)
         if url is None or not url.strip():
             raise ConfigurationError(
                 "No Open WebUI server URL was given",
-                setting=SERVER_URL,
-                hint="set OPENWEBUI_SERVER_URL (the address you open in the browser) or pass it",
+                setting="server_url",
+                hint=f"set {SERVER_URL} to the address you open in the browser, or pass "
+                f"{_argument('server_url', library)}",
+                names=names,
             )
         key = api_key if api_key is not None else env.get(API_KEY)
         if key is None or not key.strip():
             # Example programs read API_KEY; never send an unrelated variable, but say how to use it.
-            hint = "set OPENWEBUI_API_KEY to a key from Settings > Account > API keys, or pass it"
+            hint = (
+                f"set {API_KEY} to a key from Settings > Account > API keys, or pass "
+                f"{_argument('api_key', library)}"
+            )
             if env.get("API_KEY"):
                 hint = (
                     "API_KEY is set but is not read: if it holds your Open WebUI key, "
-                    'export OPENWEBUI_API_KEY="$API_KEY" or pass api_key='
+                    f'export {API_KEY}="$API_KEY" or pass {_argument("api_key", library)}'
                 )
-            raise ConfigurationError("No Open WebUI API key was given", setting=API_KEY, hint=hint)
+            raise ConfigurationError(
+                "No Open WebUI API key was given", setting="api_key", hint=hint, names=names
+            )
+        timeout, connect_timeout = options.get("timeout"), options.get("connect_timeout")
         for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
             if value is not None and not value > 0:
                 raise ConfigurationError(
                     f"{name} must be a positive number of seconds, not {value!r}",
                     setting=name,
-                    hint=f"pass {name}= as seconds > 0",
+                    hint=f"pass {{{name}}} as seconds > 0",
+                    names=names,
                 )
+        max_retries = options.get("max_retries")
         if max_retries is not None and max_retries < 0:
             raise ConfigurationError(
                 f"max_retries must be 0 or more, not {max_retries!r}",
                 setting="max_retries",
-                hint="pass max_retries=0 to disable retries",
+                hint="pass {max_retries}=0 to disable retries",
+                names=names,
             )
         read_timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
         if connect_timeout is None:
             # A caller who set only `timeout` (all most adapters expose) expects it to bound
             # connecting too: a 0.5 s timeout must not wait 10 s for a host that never answers.
             connect_timeout = min(DEFAULT_CONNECT_TIMEOUT, read_timeout)
+        header = options.get("api_key_header")
         key_header = check_api_key_header(
-            api_key_header if api_key_header is not None else env.get(API_KEY_HEADER)
+            header if header is not None else env.get(API_KEY_HEADER), names
         )
-        proxy_auth = proxy_credentials(url, key_header)
-        verify, cert_env = resolve_verify(verify, env)
+        verify, cert_env = resolve_verify(options.get("verify"), env, names)
         return cls(
-            server_url=normalize_server_url(url),
-            api_key=check_api_key(key),
+            server_url=normalize_server_url(url, names),
+            api_key=check_api_key(key, names),
             timeout=read_timeout,
             # Connecting is part of the call: it never waits longer than the call may.
             connect_timeout=min(float(connect_timeout), read_timeout),
             max_retries=DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries),
             verify=verify,
-            headers=tuple(sorted((headers or {}).items())),
+            headers=tuple(sorted((options.get("headers") or {}).items())),
             api_key_header=key_header,
-            proxy_auth=proxy_auth,
+            proxy_auth=proxy_credentials(url, key_header, names),
             cert_env=cert_env,
+            names=names,
         )

@@ -1,4 +1,4 @@
-"""Server-sent events of a streamed chat: one decoder, fed the body's text by the sync and async loops.
+"""Server-sent events of a streamed chat: one decoder, fed the body's text by the plans.
 
 Lines end at `\\r\\n`, `\\n` or `\\r` only, as the SSE specification says. (httpx's `iter_lines`
 also splits at `\\u2028`, `\\x85`, form feeds and the like, which may appear unescaped inside a
@@ -9,32 +9,32 @@ event, one `data: {...}` line, is decoded inline.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .errors import ResponseError, ServerError, server_detail
+from ._diagnosis import server_detail
+from .errors import ResponseError, ServerError
 
-__all__ = [
-    "DONE",
-    "SSEDecoder",
-    "aiter_text_chunks",
-    "iter_text_chunks",
-]
+__all__ = ["DONE", "SSEDecoder"]
 
 DONE = "[DONE]"
 _raw_decode = json.JSONDecoder().raw_decode
 
 
 class SSEDecoder:
-    """Turns an SSE body into chunk dicts; knows whether the stream ended properly with `[DONE]`."""
+    """Turns an SSE body into chunk dicts; knows whether the stream ended properly with `[DONE]`.
 
-    __slots__ = ("_data", "_partial", "done", "url")
+    `chat=False` reads any event stream of JSON objects (a file's status events): an `error`
+    field is data, and the stream may end without `[DONE]`."""
 
-    def __init__(self, url: str | None = None) -> None:
+    __slots__ = ("_data", "_partial", "chat", "done", "url")
+
+    def __init__(self, url: str | None = None, *, chat: bool = True) -> None:
         self._data: list[str] = []  # the `data:` values of the event being read
         self._partial: list[str] = []  # the start of a line whose end has not arrived yet
         self.done = False
         self.url = url
+        self.chat = chat
 
     def feed_text(self, text: str) -> Iterator[dict[str, Any]]:
         """A piece of the body (cut anywhere) in; the chunks it completes out. Stops at `[DONE]`."""
@@ -113,7 +113,7 @@ class SSEDecoder:
         )
 
     def _check_error(self, chunk: dict[str, Any]) -> None:
-        if "error" in chunk and not chunk.get("choices"):
+        if self.chat and "error" in chunk and not chunk.get("choices"):
             # The backend failed after the stream started; Open WebUI forwards its error as data.
             raise ServerError(
                 f"The model's backend failed during the stream: {server_detail(json.dumps(chunk))}",
@@ -126,35 +126,9 @@ class SSEDecoder:
         self._partial.clear()
         if not self.done and not self._data and last.startswith("data:"):
             self.done = last[5:].strip() == DONE
-        if not self.done:
+        if not self.done and self.chat:
             raise ResponseError(
                 "The stream ended before [DONE]; the answer is incomplete and was not returned "
                 "whole",
                 url=self.url,
             )
-
-
-def iter_text_chunks(texts: Iterable[str], url: str | None = None) -> Iterator[dict[str, Any]]:
-    """Chunks from an SSE body read as text pieces; raises ResponseError if it stops before `[DONE]`.
-
-    Nothing is read past `[DONE]`.
-    """
-    decoder = SSEDecoder(url)
-    for text in texts:
-        yield from decoder.feed_text(text)
-        if decoder.done:
-            return
-    decoder.finish()
-
-
-async def aiter_text_chunks(
-    texts: AsyncIterator[str], url: str | None = None
-) -> AsyncIterator[dict[str, Any]]:
-    """The async twin of `iter_text_chunks`."""
-    decoder = SSEDecoder(url)
-    async for text in texts:
-        for chunk in decoder.feed_text(text):
-            yield chunk
-        if decoder.done:
-            return
-    decoder.finish()

@@ -1,5 +1,11 @@
-"""The doctor: walk the layers in order (settings, DNS, TCP, TLS, server, key, models, chat) and
-say, for the first one that fails, which setting to change."""
+"""The doctor: walk the layers in order (settings, DNS, TCP, TLS, what answers, the key, models,
+chat) and say, for the first one that fails, which setting to change.
+
+Each HTTP check goes through the client's own plans, so the doctor diagnoses an answer exactly
+as a call would: a reverse proxy, a sign-in gate or a CDN in front of Open WebUI is named as
+such, with its own fix. A key the admin restricted to some endpoints may be refused the model
+list while the chat works: the doctor says so and goes on to the checks the key may pass.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,8 @@ import os
 import socket
 import ssl
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,29 +23,39 @@ import httpx
 from ._catalog import ModelInfo
 from ._client import OpenWebUIClient
 from ._connection import get_connection
-from ._discovery import walk, walk_timeout
+from ._diagnosis import error_from_response, responder, tls_failure
+from ._discovery import VERSION_PATH, open_webui_version, walk
+from ._front import front_of
 from ._pasted import describe_session_token, session_token_claims, split_userinfo, strip_pasted
+from ._plan import Plan
 from ._server_versions import tested_range, untested_note
 from ._settings import Settings
-from ._tls import Verify
 from .errors import (
     SERVER_URL,
     AuthenticationError,
+    ConfigurationError,
     ConnectTimeoutError,
     DNSError,
     ModelNotFoundError,
     OpenWebUIError,
+    PermissionDeniedError,
     ResponseError,
     RouteError,
+    SchemeMismatchError,
     ServerUnreachableError,
     TLSError,
-    error_from_response,
-    error_from_transport,
-    is_html,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._settings import ConnectionOptions
+
+__all__ = ["CheckResult", "Doctor", "choose_model", "format_result"]
 
 PROMPT = "Reply with the single word OK."
 DOCTOR_CHAT_TIMEOUT = 120.0
+MODEL_ENV = "OPENWEBUI_MODEL"
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,29 @@ class CheckResult:
     setting: str | None = None
     hint: str | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (`doctor --json`)."""
+        status = {True: "ok", False: "fail", None: "skip"}[self.ok]
+        return {"check": self.name, "status": status, "detail": self.detail,
+                "setting": self.setting, "hint": self.hint}  # fmt: skip
+
+
+def choose_model(given: str | None, models: list[ModelInfo]) -> str | None:
+    """The model a check or a chat uses when none is named: `given`, else `OPENWEBUI_MODEL`,
+    else the server's first chat model (an embedding-only model cannot answer a chat)."""
+    if given or os.environ.get(MODEL_ENV):
+        return given or os.environ.get(MODEL_ENV)
+    chat = [m for m in models if "embed" not in m.id.lower()]
+    return (chat or models)[0].id if models else None
+
+
+def _refused_everywhere(client: OpenWebUIClient) -> Plan[bool]:
+    """Whether the chat route refuses this key too (API keys off), or only the list (a key
+    restricted to some endpoints): an empty chat body is answered 403 only when refused."""
+    request = client._sender.outgoing("POST", "/api/chat/completions", {})
+    response = yield from client._sender.exchange(request)
+    return response.status_code == 403
+
 
 class Doctor:
     """Runs the checks; each one that passes feeds the next what it found."""
@@ -62,44 +101,39 @@ class Doctor:
         api_key: str | None = None,
         *,
         model: str | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        verify: Verify | None = None,
-        api_key_header: str | None = None,
         environ: Mapping[str, str] | None = None,
+        **options: Unpack[ConnectionOptions],
     ) -> None:
-        self._args: dict[str, Any] = {
-            "server_url": server_url,
-            "api_key": api_key,
-            "timeout": timeout,
-            "connect_timeout": connect_timeout,
-            "verify": verify,
-            "api_key_header": api_key_header,
-            "environ": environ,
-        }
+        self._server_url = server_url
+        self._api_key = api_key
+        self._environ = environ
+        self._options = options
         self._notes: dict[str, str] = {}
         self.model = model
         self.settings: Settings | None = None
         self.client: OpenWebUIClient | None = None
         self.model_id: str | None = None
-        self._addresses: list[Any] = []
         self._models: list[ModelInfo] = []
+        self._list_refused = False
+        self._front: str | None = None
 
     # -- the checks, in order ------------------------------------------------------------------
     def _given_url(self) -> str:
         """The server URL as given (argument or environment), credentials and all."""
-        env = os.environ if self._args["environ"] is None else self._args["environ"]
-        given = self._args["server_url"]
+        env = os.environ if self._environ is None else self._environ
+        given = self._server_url
         return str(given if given is not None else env.get(SERVER_URL, ""))
 
     def check_settings(self) -> str:
-        self.settings = Settings.resolve(**self._args)
+        self.settings = Settings.resolve(
+            self._server_url, self._api_key, environ=self._environ, **self._options
+        )
         server = self.settings.server_url
         given, _ = split_userinfo(strip_pasted(self._given_url()))
         if given.rstrip("/") not in (server, urlsplit(server).netloc):
             self._notes["settings"] = (
                 f"{given} is a page or API path under the server, which is {server}; "
-                f"set OPENWEBUI_SERVER_URL={server}"
+                f"set {self.settings.names['server_url']}={server}"
             )
         kind = "session token (JWT)" if session_token_claims(self.settings.api_key) else "API key"
         header = self.settings.api_key_header or "Authorization"
@@ -121,108 +155,145 @@ class Doctor:
         try:
             # getaddrinfo has no timeout of its own.
             future = pool.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-            self._addresses = future.result(timeout=self.settings.connect_timeout)
+            addresses = future.result(timeout=self.settings.connect_timeout)
         except concurrent.futures.TimeoutError as exc:
-            raise DNSError(f"Looking up {host!r} took longer than the connect timeout") from exc
+            raise DNSError(
+                f"Looking up {host!r} took longer than the connect timeout",
+                names=self.settings.names,
+            ) from exc
         except OSError as exc:
-            raise DNSError(f"The host {host!r} does not resolve: {exc}") from exc
+            raise DNSError(
+                f"The host {host!r} does not resolve: {exc}", names=self.settings.names
+            ) from exc
         finally:
             pool.shutdown(wait=False)
-        addresses = sorted({str(info[4][0]) for info in self._addresses})
-        return f"{host} resolves to {', '.join(addresses[:3])}"
+        found = sorted({str(info[4][0]) for info in addresses})
+        return f"{host} resolves to {', '.join(found[:3])}"
 
     def check_tcp(self) -> str:
         host, port = self._host_port()
         assert self.settings is not None
+        names = self.settings.names
         try:
             with socket.create_connection((host, port), timeout=self.settings.connect_timeout):
                 pass
         except TimeoutError as exc:
             raise ConnectTimeoutError(
                 f"Port {port} on {host} did not accept a connection within "
-                f"{self.settings.connect_timeout:g} s"
+                f"{self.settings.connect_timeout:g} s",
+                names=names,
             ) from exc
         except OSError as exc:
-            raise ServerUnreachableError(f"Could not connect to {host}:{port}: {exc}") from exc
+            raise ServerUnreachableError(
+                f"Could not connect to {host}:{port}: {exc}", names=names
+            ) from exc
         return f"{host}:{port} accepts connections"
+
+    def _handshake(self, context: ssl.SSLContext) -> str:
+        """A TLS handshake with the server's port; its protocol version."""
+        assert self.settings is not None
+        host, port = self._host_port()
+        with (
+            socket.create_connection((host, port), timeout=self.settings.connect_timeout) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            return str(tls.version())
 
     def check_tls(self) -> str:
         assert self.settings is not None
         if not self.settings.server_url.startswith("https://"):
             return "plain http: no TLS to check"
-        host, port = self._host_port()
         # The very context (and trust source) the calls will use: the shared pool's.
         connection = get_connection(self.settings)
         context, trust = connection.ssl_context, connection.trust
         try:
-            with (
-                socket.create_connection(
-                    (host, port), timeout=self.settings.connect_timeout
-                ) as raw,
-                context.wrap_socket(raw, server_hostname=host) as tls,
-            ):
-                version = tls.version()
+            version = self._handshake(context)
         except ssl.SSLError as exc:
-            raise TLSError(
-                f"The TLS handshake with {host}:{port} failed (trusting {trust}): {exc}"
-            ) from exc
+            error = tls_failure(exc, self.settings.server_url, names=self.settings.names)
+            if isinstance(error, TLSError):
+                raise TLSError(
+                    f"The TLS handshake with {self.settings.server_url} failed (trusting "
+                    f"{trust}): {exc}",
+                    names=self.settings.names,
+                ) from exc
+            raise error from exc
         except OSError as exc:
-            raise ServerUnreachableError(f"TLS connection to {host}:{port} failed: {exc}") from exc
+            raise ServerUnreachableError(
+                f"TLS connection to {self.settings.server_url} failed: {exc}",
+                names=self.settings.names,
+            ) from exc
         if context.verify_mode == ssl.CERT_NONE:
             return f"{version}, certificate NOT verified (verify=False)"
         return f"{version}, certificate verified against {trust}"
 
+    def _speaks_tls(self) -> bool:
+        """Whether the server's port completes a TLS handshake (for an `http://` URL)."""
+        unverified = ssl.create_default_context()
+        unverified.check_hostname = False
+        unverified.verify_mode = ssl.CERT_NONE
+        try:
+            self._handshake(unverified)
+        except (OSError, ssl.SSLError):
+            return False
+        return True
+
     def check_server(self) -> str:
         assert self.settings is not None
-        self.client = OpenWebUIClient(
-            self._given_url(),  # a proxy's user:password@ included
-            self.settings.api_key,
-            timeout=min(self.settings.timeout, DOCTOR_CHAT_TIMEOUT),
-            connect_timeout=self.settings.connect_timeout,
-            max_retries=0,
-            verify=self.settings.verify,
-            api_key_header=self.settings.api_key_header,
-        )
-        url = self.client.connection.url("/api/version")
-        try:
-            response = self.client.connection.client.get(
-                url, headers=self.client.sender.headers, timeout=self.client.sender.timeout
+        self.client = OpenWebUIClient.from_settings(
+            replace(
+                self.settings,
+                max_retries=0,
+                timeout=min(self.settings.timeout, DOCTOR_CHAT_TIMEOUT),
             )
-        except httpx.TransportError as exc:
-            raise error_from_transport(exc, url) from exc
-        if is_html(response) or response.status_code in (404, 405):
-            raise self._route_error(url, response)
-        if not response.is_success:
-            raise error_from_response(response)
+        )
+        sender = self.client._sender
+        url = self.client.connection.url(VERSION_PATH)
         try:
-            version = response.json().get("version")
-        except (ValueError, AttributeError) as exc:
-            raise RouteError(f"{url} did not answer like Open WebUI", url=url) from exc
-        if not version:
-            raise RouteError(f"{url} did not answer like Open WebUI (no version)", url=url)
-        note = untested_note(str(version))
+            response = self.client._run(sender.exchange(sender.outgoing("GET", VERSION_PATH)))
+        except ServerUnreachableError as dropped:
+            if url.startswith("http://") and self._speaks_tls():
+                raise SchemeMismatchError(
+                    f"{url} dropped a plain HTTP request, and its port speaks TLS",
+                    hint="use https:// in {server_url}",
+                    url=url,
+                    names=self.settings.names,
+                ) from dropped
+            raise
+        version = open_webui_version(response)
+        if version is None:
+            error = error_from_response(response, names=self.settings.names)
+            if isinstance(error, RouteError):
+                raise self._route_error(url, response, error)
+            raise error
+        self._front = front_of(response.headers)
+        note = untested_note(version)
         if note:
             self._notes["open webui"] = note
         return f"Open WebUI {version} at {self.settings.server_url} (tested: {tested_range()})"
 
-    def _route_error(self, url: str, response: httpx.Response) -> RouteError:
+    def check_front(self) -> str:
+        if self._front is None:
+            return "nothing shows in front of Open WebUI (its own server answers)"
+        return f"{self._front} answers in front of Open WebUI"
+
+    def _route_error(self, url: str, response: httpx.Response, error: RouteError) -> RouteError:
         """Not Open WebUI here: say where above it Open WebUI answers, or what was tried."""
         assert self.client is not None
+        assert self.settings is not None
         base = self.client.connection.base_url
-        sender = self.client.sender
-        found, tried = walk(
-            self.client.connection.client, base, sender.headers, walk_timeout(sender.timeout)
-        )
-        what = (
-            f"{url} is not Open WebUI's API (HTTP {response.status_code}, "
-            f"{response.headers.get('content-type', 'no content type')})"
-        )
+        found, tried, _ = self.client._run(walk(self.client._sender, base))
+        who = responder(response)
+        what = f"{url} is not Open WebUI's API (HTTP {response.status_code}"
+        what += f", {who.evidence})" if who.evidence else ")"
+        if error.message and who.kind != "open_webui_page":
+            what = error.message
         if found is not None and found != base:
             return RouteError(
                 f"{what}; Open WebUI answers at {found}",
                 url=url,
                 status_code=response.status_code,
-                hint=f"set OPENWEBUI_SERVER_URL={found}",
+                hint=f"set {{server_url}}={found}",
+                names=self.settings.names,
             )
         if len(tried) > 1:
             what += "; nor at " + ", ".join(tried[1:])
@@ -230,8 +301,9 @@ class Doctor:
             what,
             url=url,
             status_code=response.status_code,
-            hint="set OPENWEBUI_SERVER_URL to the address you open in the browser; if Open "
-            "WebUI is served under a sub-path, include it (https://host/webui)",
+            hint="set {server_url} to the address you open in the browser; if Open WebUI is "
+            "served under a sub-path, include it (https://host/webui)",
+            names=self.settings.names,
         )
 
     def check_key(self) -> str:
@@ -241,18 +313,36 @@ class Doctor:
             self._models = self.client.list_models()
         except AuthenticationError as error:
             if session is not None:
-                error.hint = session
+                raise AuthenticationError(
+                    error.message,
+                    hint=session,
+                    status_code=error.status_code,
+                    url=error.url,
+                    names=self.client.settings.names,
+                ) from error
             raise
+        except PermissionDeniedError as error:
+            if error.layer != "permission" or self.client._run(_refused_everywhere(self.client)):
+                raise
+            self._list_refused = True
+            self._notes["api key"] = (
+                f"the admin restricts API keys to some endpoints, and {error.url} is not one of "
+                "them: names cannot be matched against the model list, so give the model's "
+                "exact id (or ask the admin to allow /api/models in API_KEY_ALLOWED_ENDPOINTS)"
+            )
+            return "the server accepted the key for the chat route, but refused the model list"
         if session is not None:
             self._notes["api key"] = session
             return "the server accepted the key, a session token (JWT), not an API key"
         return "the server accepted the API key"
 
     def check_models(self) -> str:
+        if self._list_refused:
+            return "not listed: this key may not read the model list"
         if not self._models:
             raise ModelNotFoundError(
                 "The server lists no models for this key",
-                setting=None,
+                setting="",
                 hint="ask the Open WebUI admin to grant this user access to models",
             )
         backends = sorted({m.backend for m in self._models})
@@ -260,9 +350,19 @@ class Doctor:
 
     def check_model(self) -> str:
         assert self.client is not None
+        if self._list_refused:
+            chosen = choose_model(self.model, [])
+            if chosen is None:
+                raise ConfigurationError(
+                    "No model was given, and this key may not read the model list to pick one",
+                    setting="model",
+                    hint=f"pass --model with the model's exact id (or set {MODEL_ENV})",
+                )
+            self.model_id = chosen
+            return f"{chosen!r} is sent as written (the model list is not readable to match it)"
         if not self.model:
-            self.model_id = self._models[0].id
-            return f"no model given (--model or OPENWEBUI_MODEL); using {self.model_id!r}"
+            self.model_id = choose_model(None, self._models)
+            return f"no model given (--model or {MODEL_ENV}); using {self.model_id!r}"
         self.model_id = self.client.resolve_model(self.model)
         if self.model_id == self.model:
             return f"{self.model!r} is on the server"
@@ -277,16 +377,14 @@ class Doctor:
 
     def check_chat(self) -> str:
         assert self.client is not None
-        answer = self.client.chat(self._ask())
-        try:
-            text = answer["choices"][0]["message"].get("content") or ""
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise ResponseError(f"The chat answer has no message: {str(answer)[:120]}") from exc
-        return f"answered {text.strip()[:60]!r}"
+        answer = self.client.answer(self._ask())
+        if answer.content is None and not answer.tool_calls:
+            raise ResponseError("The chat answer has no message")
+        return f"answered {(answer.content or '').strip()[:60]!r}"
 
     def check_stream(self) -> str:
         assert self.client is not None
-        chunks = list(self.client.stream_chat(self._ask()))
+        chunks = list(self.client.stream_answer(self._ask()))
         return f"{len(chunks)} chunks, ended with [DONE]"
 
     # -- running ---------------------------------------------------------------------------------
@@ -297,6 +395,7 @@ class Doctor:
             ("tcp", self.check_tcp),
             ("tls", self.check_tls),
             ("open webui", self.check_server),
+            ("in front", self.check_front),
             ("api key", self.check_key),
             ("models", self.check_models),
             ("model", self.check_model),
@@ -331,6 +430,3 @@ def format_result(result: CheckResult) -> str:
     elif result.ok and result.hint:
         line += f"\n      note: {result.hint}"
     return line
-
-
-__all__ = ["CheckResult", "Doctor", "format_result"]

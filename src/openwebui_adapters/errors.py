@@ -1,25 +1,24 @@
 """Every failure as one `OpenWebUIError`, naming the layer that broke and the setting to change.
 
-The tree is grouped by layer, in the order a request meets them (settings, network, route,
-authentication, model, upstream, response). `error_from_response` diagnoses an HTTP answer and
-`error_from_transport` translates httpx's exceptions, each through one table.
+The tree only, grouped by layer in the order a request meets them (settings, network, timeout,
+in front of Open WebUI, route, authentication, model, knowledge, request, upstream, response).
+Reading an answer or a transport failure into one of these is `_diagnosis`'s work.
+
+A setting is named as the user gave it: an error's `setting` and the `{server_url}`-style
+placeholders of its texts are filled from the names the client was configured with
+(`api_base` for LiteLLM, `base_url` for LangChain, `OPENWEBUI_SERVER_URL` from the environment).
 """
 
 from __future__ import annotations
 
-import email.utils
-import json
 import re
-import socket
-import ssl
-import time
-from typing import Any, ClassVar
-
-import httpx
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
 
 __all__ = [
     "API_KEY",
     "API_KEY_HEADER",
+    "DEFAULT_NAMES",
     "MODEL",
     "SERVER_URL",
     "TIMEOUT",
@@ -30,36 +29,56 @@ __all__ = [
     "ConnectTimeoutError",
     "ContextWindowExceededError",
     "DNSError",
+    "FrontError",
+    "GatewayTimeoutError",
     "KnowledgeError",
     "KnowledgeNotFoundError",
     "ModelNotFoundError",
     "NetworkError",
     "OpenWebUIError",
     "PermissionDeniedError",
+    "ProxyAuthenticationError",
     "RateLimitError",
     "ReadTimeoutError",
     "RedirectedPostError",
     "RequestTimeoutError",
+    "RequestTooLargeError",
     "ResponseError",
     "RouteError",
+    "SchemeMismatchError",
     "ServerError",
     "ServerUnreachableError",
+    "SignInRequiredError",
     "TLSError",
-    "error_from_response",
-    "error_from_transport",
-    "is_html",
-    "parse_retry_after",
-    "server_detail",
 ]
 
-SERVER_URL = "OPENWEBUI_SERVER_URL"
-API_KEY = "OPENWEBUI_API_KEY"
-API_KEY_HEADER = "OPENWEBUI_API_KEY_HEADER"
-MODEL = "model"
-VERIFY = "verify"
-TIMEOUT = "timeout"
+# The environment's names of the settings (what a message names when nothing else is known).
+SERVER_URL: Final = "OPENWEBUI_SERVER_URL"
+API_KEY: Final = "OPENWEBUI_API_KEY"
+API_KEY_HEADER: Final = "OPENWEBUI_API_KEY_HEADER"
+MODEL: Final = "model"
+VERIFY: Final = "verify"
+TIMEOUT: Final = "timeout"
 
-_BODY_LIMIT = 300
+DEFAULT_NAMES: Final[Mapping[str, str]] = {
+    "server_url": SERVER_URL,
+    "api_key": API_KEY,
+    "api_key_header": API_KEY_HEADER,
+    "verify": VERIFY,
+    "timeout": TIMEOUT,
+    "connect_timeout": "connect_timeout",
+    "max_retries": "max_retries",
+    "headers": "headers",
+    "model": MODEL,
+}
+"""Setting key -> the name a message uses when the client's own names are not known."""
+
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(DEFAULT_NAMES) + r")\}")
+
+
+def _named(text: str, names: Mapping[str, str]) -> str:
+    """`text` with each `{setting_key}` replaced by that setting's name (other braces kept)."""
+    return _PLACEHOLDER.sub(lambda m: names.get(m[1]) or DEFAULT_NAMES[m[1]], text)
 
 
 class OpenWebUIError(Exception):
@@ -75,14 +94,19 @@ class OpenWebUIError(Exception):
         *,
         hint: str | None = None,
         setting: str | None = None,
+        names: Mapping[str, str] | None = None,
         status_code: int | None = None,
         url: str | None = None,
         body: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        self.message = message
-        self.hint = hint or self.default_hint
-        self.setting = setting if setting is not None else self.default_setting
+        names = names or {}
+        # `setting=""`: no setting is to blame (None: the class's own).
+        key = self.default_setting if setting is None else setting
+        self.message = _named(message, names)
+        self.hint = _named(hint or self.default_hint, names)
+        # A setting key is shown by its name; anything else (a call's parameter) as given.
+        self.setting = (names.get(key) or DEFAULT_NAMES.get(key) or key) if key else None
         self.status_code = status_code
         self.url = url
         self.body = body
@@ -125,33 +149,39 @@ class NetworkError(OpenWebUIError):
     """The server could not be reached."""
 
     layer = "network"
-    default_setting = SERVER_URL
-    default_hint = "check the host and port in OPENWEBUI_SERVER_URL and that the server is up"
+    default_setting = "server_url"
+    default_hint = "check the host and port in {server_url} and that the server is up"
 
 
 class DNSError(NetworkError):
     """The host name in the server URL does not resolve."""
 
     layer = "dns"
-    default_hint = "the host name does not resolve: fix the host in OPENWEBUI_SERVER_URL"
+    default_hint = "the host name does not resolve: fix the host in {server_url}"
 
 
 class ServerUnreachableError(NetworkError):
     """The connection was refused, dropped or the host is unreachable."""
 
     default_hint = (
-        "nothing answered at that address: check the port in OPENWEBUI_SERVER_URL, "
+        "nothing answered at that address: check the port in {server_url}, "
         "that the server is running, and any firewall or VPN"
     )
+
+
+class SchemeMismatchError(NetworkError):
+    """`https://` for a server that speaks plain HTTP, or `http://` for a TLS-only port."""
+
+    default_hint = "use the scheme the server speaks in {server_url}"
 
 
 class TLSError(NetworkError):
     """The TLS handshake failed, usually an unverified certificate."""
 
     layer = "tls"
-    default_setting = VERIFY
+    default_setting = "verify"
     default_hint = (
-        "the certificate was not verified: pass verify='/path/to/ca-bundle.pem' "
+        "the certificate was not verified: pass {verify}='/path/to/ca-bundle.pem' "
         "(or set SSL_CERT_FILE); use http:// only if the server has no TLS"
     )
 
@@ -161,17 +191,17 @@ class RequestTimeoutError(OpenWebUIError):
     """The server did not answer within the configured timeout."""
 
     layer = "timeout"
-    default_setting = TIMEOUT
+    default_setting = "timeout"
     default_hint = "raise the timeout, or check that the server and its model backend are healthy"
 
 
 class ConnectTimeoutError(RequestTimeoutError):
     """No connection could be made within the connect timeout."""
 
-    default_setting = SERVER_URL
+    default_setting = "server_url"
     default_hint = (
         "the connection was not accepted in time: check the host and port in "
-        "OPENWEBUI_SERVER_URL, firewalls and VPNs, or raise connect_timeout"
+        "{server_url}, firewalls and VPNs, or raise connect_timeout"
     )
 
 
@@ -179,20 +209,59 @@ class ReadTimeoutError(RequestTimeoutError):
     """The server accepted the request but sent no answer within the read timeout."""
 
 
+# --- in front: a reverse proxy, SSO gate, CDN or firewall answered instead of Open WebUI
+class FrontError(OpenWebUIError):
+    """Something in front of Open WebUI (a reverse proxy, sign-in gate or CDN) refused the call."""
+
+    layer = "in front"
+    default_hint = "ask whoever runs the proxy in front of Open WebUI; the answer is quoted above"
+
+
+class RequestTooLargeError(FrontError):
+    """The request is larger than the proxy in front of Open WebUI accepts (413)."""
+
+    default_setting = None
+    default_hint = (
+        "send less (fewer or smaller messages, images or files), or ask the admin to raise the "
+        "proxy's body limit (nginx: client_max_body_size, 1 MB by default)"
+    )
+
+
+class ProxyAuthenticationError(FrontError):
+    """The proxy in front of Open WebUI asks for its own credentials (401/407 with a challenge)."""
+
+    default_setting = "headers"
+    default_hint = (
+        "send the proxy's credentials too: user:password@ in {server_url} with the key in "
+        "{api_key_header}=x-api-key, or the proxy's header in {headers}"
+    )
+
+
+class SignInRequiredError(FrontError):
+    """A sign-in gate (SSO) in front of Open WebUI sent the call to its sign-in page."""
+
+    default_setting = "headers"
+    default_hint = (
+        "a program cannot sign in through a browser page: send the gate's service token in "
+        "{headers} (Cloudflare Access: CF-Access-Client-Id and CF-Access-Client-Secret), or ask "
+        "the admin to exempt /api/ from the sign-in gate"
+    )
+
+
 # --- route: the URL reached a server, but not Open WebUI's API
 class RouteError(OpenWebUIError):
     """The URL reached a server but not Open WebUI's API (404, 405 or the web UI's page)."""
 
     layer = "route"
-    default_setting = SERVER_URL
+    default_setting = "server_url"
     default_hint = (
-        "set OPENWEBUI_SERVER_URL to the address you open in the browser, with no API path "
+        "set {server_url} to the address you open in the browser, with no API path "
         "(e.g. https://chat.example.com, or https://example.com/webui for a sub-path)"
     )
 
 
 class RedirectedPostError(RouteError):
-    """A 301/302/303 redirect turned the POST into a GET: the URL is not the final address."""
+    """A 301/302/303 redirect would turn the POST into a GET: the URL is not the final address."""
 
 
 # --- authentication and permission
@@ -200,9 +269,9 @@ class AuthenticationError(OpenWebUIError):
     """The server refused the API key (401)."""
 
     layer = "authentication"
-    default_setting = API_KEY
+    default_setting = "api_key"
     default_hint = (
-        "create a key in Open WebUI under Settings > Account > API keys and set OPENWEBUI_API_KEY"
+        "create a key in Open WebUI under Settings > Account > API keys and set {api_key}"
     )
 
 
@@ -210,7 +279,7 @@ class PermissionDeniedError(OpenWebUIError):
     """The key is valid but not allowed to do this (403)."""
 
     layer = "permission"
-    default_setting = API_KEY
+    default_setting = "api_key"
     default_hint = "ask the Open WebUI admin for access; the server's reason is quoted above"
 
 
@@ -219,7 +288,7 @@ class ModelNotFoundError(OpenWebUIError):
     """The server has no model by that name, even after resolving it against the model list."""
 
     layer = "model"
-    default_setting = MODEL
+    default_setting = "model"
     default_hint = "use one of the model ids the server lists (`openwebui-adapters models`)"
 
     def __init__(
@@ -271,7 +340,6 @@ class BadRequestError(OpenWebUIError):
     """The server rejected the request's content (400, 422)."""
 
     layer = "request"
-    default_setting: ClassVar[str | None] = None
     default_hint = "check the parameters sent; the server's reason is quoted above"
 
 
@@ -299,6 +367,15 @@ class ServerError(OpenWebUIError):
     )
 
 
+class GatewayTimeoutError(ServerError):
+    """The proxy in front of Open WebUI gave up waiting for its answer (504): its timeout, not ours."""
+
+    default_hint = (
+        "pass stream=True (tokens keep the connection busy), or ask the admin to raise the "
+        "proxy's read timeout (nginx: proxy_read_timeout, 60 s by default)"
+    )
+
+
 # --- response: an answer that cannot be used
 class ResponseError(OpenWebUIError):
     """The answer was unusable: not JSON, or a stream that ended before `[DONE]`."""
@@ -308,222 +385,3 @@ class ResponseError(OpenWebUIError):
         "the answer was incomplete or malformed and was not returned; retry, and report it "
         "to the Open WebUI admin if it repeats"
     )
-
-
-# ----------------------------------------------------------------------------------------------
-# Diagnosing an HTTP answer
-# ----------------------------------------------------------------------------------------------
-
-_MODEL_NOT_FOUND = re.compile(r"model\b.*\bnot found|model not found", re.IGNORECASE)
-_API_KEYS_DISABLED = re.compile(r"api key is not enabled", re.IGNORECASE)
-_UPSTREAM_DOWN = re.compile(r"server connection error", re.IGNORECASE)
-# What OpenAI, vLLM, Ollama, llama.cpp and Anthropic-style backends say when the input is too long.
-_CONTEXT_OVERFLOW = re.compile(
-    r"context[ _]length|context window|maximum context|too many tokens|prompt is too long"
-    r"|exceeds? the (?:model's )?context|input is too long",
-    re.IGNORECASE,
-)
-
-# One table: status code -> (error class, message). The special cases below refine it.
-_STATUS_TABLE: dict[int, tuple[type[OpenWebUIError], str]] = {
-    400: (BadRequestError, "Open WebUI rejected the request"),
-    401: (AuthenticationError, "Open WebUI did not accept the API key"),
-    403: (PermissionDeniedError, "Open WebUI refused this key access"),
-    404: (RouteError, "No Open WebUI API at this URL (404)"),
-    405: (RouteError, "No Open WebUI API at this URL (405 Method Not Allowed)"),
-    408: (ReadTimeoutError, "The server timed out the request (408)"),
-    413: (BadRequestError, "The request is too large for the server (413)"),
-    422: (BadRequestError, "Open WebUI could not parse the request (422)"),
-    429: (RateLimitError, "Rate limited (429)"),
-}
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _BODY_LIMIT else text[:_BODY_LIMIT] + "…"
-
-
-def server_detail(text: str) -> str:
-    """The human part of an error body: FastAPI's `detail`, OpenAI's `error.message`, or the text."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return _short(text)
-    if isinstance(data, dict):
-        detail = data.get("detail")
-        if isinstance(detail, str):
-            return _short(detail)
-        error = data.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return _short(error["message"])
-        if isinstance(error, str):
-            return _short(error)
-        if detail is not None:
-            return _short(json.dumps(detail))
-    return _short(text)
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def is_html(response: httpx.Response) -> bool:
-    """True when the answer is a web page (the web UI), not an API answer."""
-    return "text/html" in response.headers.get("content-type", "")
-
-
-def error_from_response(response: httpx.Response, *, model: str | None = None) -> OpenWebUIError:
-    """Diagnose a failed (or HTML) answer into the error that names its layer and setting."""
-    status = response.status_code
-    try:
-        url: str | None = str(response.request.url)
-    except RuntimeError:  # a response built by hand has no request
-        url = None
-    try:
-        text = response.text
-    except httpx.ResponseNotRead:
-        text = ""
-    detail = server_detail(text)
-    common: dict[str, Any] = {
-        "status_code": status,
-        "url": url,
-        "body": detail or None,
-        "retry_after": parse_retry_after(response.headers.get("retry-after")),
-    }
-
-    if response.history and response.history[0].request.method != response.request.method:
-        # A 301/302/303 turns the POST into a GET, which Open WebUI answers with its page or a
-        # 405; a 307/308 keeps the method and body, so what it reached is diagnosed as usual.
-        return RedirectedPostError(
-            f"The server redirected the request to {url}, which loses the POST body",
-            hint="set OPENWEBUI_SERVER_URL to the final address (often https:// instead of http://)",
-            **common,
-        )
-    if is_html(response):
-        return RouteError(
-            f"{url} answered with the web UI's HTML page instead of the API (HTTP {status})",
-            **common,
-        )
-    if status in (400, 404) and _MODEL_NOT_FOUND.search(detail):
-        return ModelNotFoundError(
-            f"Open WebUI has no model {model!r}" if model else f"Model not found: {detail}",
-            model=model,
-            **common,
-        )
-    if status == 403 and _API_KEYS_DISABLED.search(detail):
-        return PermissionDeniedError(
-            f"Open WebUI refused the API key: {detail}",
-            hint="the admin has disabled API keys: ask them to enable them "
-            "(Admin Settings > General > Enable API Key, or ENABLE_API_KEYS=True)",
-            **common,
-        )
-    if status in (400, 413, 422) and _CONTEXT_OVERFLOW.search(detail):
-        return ContextWindowExceededError(
-            f"The input is longer than the model's context window: {detail}", **common
-        )
-    if status >= 500:
-        if _UPSTREAM_DOWN.search(detail):
-            return ServerError(
-                f"Open WebUI cannot reach the model's backend ({status}): {detail}",
-                hint="the model's backend is down or unreachable from Open WebUI: "
-                "retry later or tell the Open WebUI admin",
-                **common,
-            )
-        return ServerError(f"The server failed ({status}): {detail}", **common)
-    error_class, message = _STATUS_TABLE.get(
-        status, (BadRequestError, f"Unexpected answer (HTTP {status})")
-    )
-    return error_class(f"{message}: {detail}" if detail else message, **common)
-
-
-# ----------------------------------------------------------------------------------------------
-# Translating httpx's exceptions
-# ----------------------------------------------------------------------------------------------
-
-_DNS_MARKERS = (
-    "name or service not known",
-    "nodename nor servname",
-    "getaddrinfo failed",
-    "temporary failure in name resolution",
-    "no address associated",
-    "name does not resolve",
-    "name resolution",
-)
-_TLS_MARKERS = ("certificate", "ssl", "tls", "handshake")
-
-# One table, most specific first: httpx exception -> our error class and message.
-_TRANSPORT_TABLE: tuple[tuple[type[Exception], type[OpenWebUIError], str], ...] = (
-    (httpx.ConnectTimeout, ConnectTimeoutError, "Could not connect in time to {url}"),
-    (httpx.ReadTimeout, ReadTimeoutError, "No answer from {url} within the read timeout"),
-    (httpx.WriteTimeout, ReadTimeoutError, "Sending the request to {url} timed out"),
-    (httpx.PoolTimeout, ReadTimeoutError, "No free connection to {url} within the timeout"),
-    (httpx.ConnectError, ServerUnreachableError, "Could not connect to {url}"),
-    (httpx.RemoteProtocolError, ServerUnreachableError, "The connection to {url} was dropped"),
-    (httpx.ReadError, ServerUnreachableError, "The connection to {url} was dropped"),
-    (httpx.WriteError, ServerUnreachableError, "The connection to {url} was dropped"),
-    (httpx.UnsupportedProtocol, ConfigurationError, "Unsupported URL {url}"),
-    (httpx.InvalidURL, ConfigurationError, "Invalid URL {url}"),
-)
-
-
-# aiohttp (LiteLLM's async transport) names the SSL setting in every connect failure
-# ("Cannot connect to host h:443 ssl:<ssl.SSLContext ...>"): not a sign of a TLS failure.
-_SSL_SETTING = re.compile(r"\bssl:(?:<[^>]*>|\S+)")
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """`exc` and what caused it, outermost first (bounded: chains can loop)."""
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain and len(chain) < 10:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain
-
-
-def _refine_connect_error(exc: Exception) -> type[OpenWebUIError] | None:
-    """DNS or TLS when the cause says so: by the exception's type first (whichever transport
-    raised it), then by the words of the message."""
-    chain = _causes(exc)
-    if any(isinstance(e, socket.gaierror) for e in chain):
-        return DNSError
-    if any(isinstance(e, ssl.SSLError) for e in chain):
-        return TLSError
-    text = " ".join(_SSL_SETTING.sub("", str(e)).lower() for e in chain)
-    if any(marker in text for marker in _DNS_MARKERS):
-        return DNSError
-    if any(marker in text for marker in _TLS_MARKERS):
-        return TLSError
-    return None
-
-
-def error_from_transport(exc: Exception, url: str) -> OpenWebUIError:
-    """Translate an httpx transport exception into the error for its layer."""
-    for source, target, template in _TRANSPORT_TABLE:
-        if isinstance(exc, source):
-            if source is httpx.ConnectError:
-                target = _refine_connect_error(exc) or target
-            elif target is ServerUnreachableError and any(
-                isinstance(e, ssl.SSLError) for e in _causes(exc)
-            ):
-                target = TLSError  # a handshake refused, as some transports report it
-            setting = SERVER_URL if target is ConfigurationError else None
-            reason = str(exc) or type(exc).__name__
-            message = template.format(url=url) + f": {_short(reason)}"
-            return target(message, url=url, setting=setting)
-    if isinstance(exc, httpx.TransportError) and _refine_connect_error(exc) is TLSError:
-        # aiohttp's refused certificate arrives as a bare httpx.ProtocolError.
-        return TLSError(f"Could not connect to {url}: {_short(str(exc))}", url=url)
-    return ServerUnreachableError(f"Request to {url} failed: {exc!r}", url=url)

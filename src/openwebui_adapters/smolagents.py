@@ -25,7 +25,7 @@ import os
 import ssl
 from collections.abc import Generator, Mapping
 from contextlib import closing
-from typing import Any, cast
+from typing import Any
 
 from smolagents.models import (
     MODEL_REGISTRY,
@@ -42,14 +42,15 @@ from smolagents.models import (
 from smolagents.monitoring import TokenUsage
 from smolagents.tools import Tool
 
-from openwebui_adapters._client import OpenWebUIClient, check_model_name
+from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._models import check_model_name
 from openwebui_adapters._replies import (
     ChatAnswer,
     Citation,
     StreamChunk,
     Usage,
-    read_stream_chunk,
 )
+from openwebui_adapters._settings import Settings
 from openwebui_adapters._smolagents_facts import flatten_messages_as_text as _flatten
 from openwebui_adapters._smolagents_facts import stop_parameter_supported
 from openwebui_adapters.errors import OpenWebUIError, RateLimitError
@@ -66,6 +67,7 @@ _SAVED_OPTIONS = (
     "connect_timeout",
     "max_retries",
     "verify",
+    "api_key_header",
     "custom_role_conversions",
     "flatten_messages_as_text",
     "requests_per_minute",
@@ -93,9 +95,10 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
             `OPENWEBUI_SERVER_URL`. A pasted API path (`/api`, `/ollama/v1`) is removed.
         api_key: an Open WebUI API key; defaults to `OPENWEBUI_API_KEY`. Never written by
             `to_dict`: a loaded agent reads it from the environment again.
-        timeout, connect_timeout, max_retries, verify, headers: the core client's settings
-            (read timeout, connect timeout, transport-level retries, TLS verification, extra
-            headers; headers are not written by `to_dict`).
+        timeout, connect_timeout, max_retries, verify, headers, api_key_header: the core
+            client's settings (read timeout, connect timeout, transport-level retries, TLS
+            verification, extra headers, the header that carries the key; headers are not
+            written by `to_dict`).
         custom_role_conversions, flatten_messages_as_text, requests_per_minute, retry:
             smolagents' usual `ApiModel` options (`flatten_messages_as_text` unset: True for a
             model the server's cached facts say has no vision, else False). Rate limits are retried by the core
@@ -105,8 +108,8 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
         **kwargs: other chat parameters (`temperature`, `max_tokens`, `seed`, `tool_choice`...),
             sent with every request; among them Open WebUI's own `files` (file ids, knowledge
             base ids or names, or raw `{"type": ..., "id": ...}` items: the server retrieves
-            from them and answers with citations, in `ChatMessage.raw["sources"]` and
-            `last_citations`) and `tool_ids` (tools configured on the server).
+            from them and answers with citations, in `ChatMessage.raw["sources"]` (the same
+            citation dicts as in LiteLLM and LangChain) and `last_citations`) and `tool_ids` (tools configured on the server).
 
     Failures raise the core's `OpenWebUIError` subclasses (`AuthenticationError`,
     `ModelNotFoundError`...), whose message names the layer that failed and the setting to fix;
@@ -129,6 +132,7 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
         max_retries: int | None = None,
         verify: bool | str | ssl.SSLContext | None = None,
         headers: Mapping[str, str] | None = None,
+        api_key_header: str | None = None,
         custom_role_conversions: dict[str, str] | None = None,
         flatten_messages_as_text: bool | None = None,
         requests_per_minute: float | None = None,
@@ -141,12 +145,13 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
         self.connect_timeout = connect_timeout
         self.max_retries = max_retries
         self.verify = verify
+        self.api_key_header = api_key_header
         self.requests_per_minute = requests_per_minute
         self.retry = retry
         # Kept only until `create_client` has used them: no attribute holds the key afterwards.
         self._credentials = (api_key, headers)
         super().__init__(
-            model_id=check_model_name(model_id or os.environ.get(MODEL_ENV)),
+            model_id=check_model_name(model_id or os.environ.get(MODEL_ENV), {"model": "model_id"}),
             custom_role_conversions=custom_role_conversions,
             client=client,
             requests_per_minute=requests_per_minute,
@@ -196,15 +201,18 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
     def create_client(self) -> OpenWebUIClient:
         """The core client for these settings (clients with equal settings share a pool)."""
         api_key, headers = self._credentials
-        return OpenWebUIClient(
+        settings = Settings.resolve(
             self.api_base,
             api_key,
+            library="smolagents",
             timeout=self.timeout,
             connect_timeout=self.connect_timeout,
             max_retries=self.max_retries,
             verify=self.verify,
             headers=headers,
+            api_key_header=self.api_key_header,
         )
+        return OpenWebUIClient.from_settings(settings)
 
     # -- generation ------------------------------------------------------------------------
     def generate(
@@ -245,8 +253,7 @@ class OpenWebUIModel(ApiModel):  # type: ignore[misc]  # smolagents ships no typ
         with closing(chunks):
             if first is None:
                 return
-            for raw in itertools.chain((first,), chunks):
-                chunk = read_stream_chunk(raw)
+            for chunk in itertools.chain((first,), chunks):
                 if chunk.citations:
                     self.last_citations += chunk.citations
                 delta = delta_from_chunk(chunk)
@@ -294,10 +301,10 @@ def _role_name(role: Any) -> str:
 
 def _open_stream(
     client: OpenWebUIClient, payload: Mapping[str, Any]
-) -> tuple[dict[str, Any] | None, Generator[dict[str, Any], None, None]]:
+) -> tuple[StreamChunk | None, Generator[StreamChunk, None, None]]:
     """Start a stream and read its first chunk, so a refused request fails here, inside the
     retryer, rather than when the agent starts reading."""
-    chunks = cast(Generator[dict[str, Any], None, None], client.stream_chat(payload))
+    chunks = client.stream_answer(payload)
     return next(chunks, None), chunks
 
 
@@ -313,7 +320,10 @@ def token_usage(usage: Usage | None) -> TokenUsage | None:
 
 def message_from_answer(answer: ChatAnswer) -> ChatMessage:
     """The core's chat answer (its first choice) as a `ChatMessage`; `raw` is the server's
-    answer as sent, `sources` included when retrieval ran."""
+    answer, with its `sources` as the citation dicts every library gives (when retrieval ran)."""
+    raw = dict(answer.raw)
+    if answer.citations:
+        raw["sources"] = [citation.as_dict() for citation in answer.citations]
     tool_calls = [
         ChatMessageToolCall(
             function=ChatMessageToolCallFunction(name=call.name, arguments=call.arguments),
@@ -326,7 +336,7 @@ def message_from_answer(answer: ChatAnswer) -> ChatMessage:
         role=MessageRole.ASSISTANT,
         content=answer.content,
         tool_calls=tool_calls or None,
-        raw=dict(answer.raw),
+        raw=raw,
         token_usage=token_usage(answer.usage),
     )
 
@@ -387,7 +397,9 @@ class OpenWebUIKnowledgeTool(Tool):  # type: ignore[misc]  # smolagents ships no
     ) -> None:
         self.knowledge = [knowledge] if isinstance(knowledge, str) else list(knowledge)
         self.k = k
-        self.client = client or OpenWebUIClient(api_base, api_key, **settings)
+        self.client = client or OpenWebUIClient.from_settings(
+            Settings.resolve(api_base, api_key, library="smolagents", **settings)
+        )
         if name:
             self.name = name
         if description:

@@ -23,7 +23,6 @@ from server import CHAT, Behaviour, Conn, FaultServer, Request, raw, sse, status
 from smolagents.models import ChatMessage, agglomerate_stream_deltas
 
 import openwebui_adapters.litellm  # noqa: F401  # registers openwebui/
-from openwebui_adapters._replies import citations_from_sources
 from openwebui_adapters.langchain import ChatOpenWebUI
 from openwebui_adapters.smolagents import OpenWebUIModel
 from samples import sample_text
@@ -127,9 +126,13 @@ def _call(name: str, arguments: Any, call_id: str | None = "call_1") -> dict[str
 
 
 SOURCES = json.loads(sample_text("chat_sources_nostream"))["sources"]
-SOURCE_VIEW = tuple(
-    (citation.document, citation.file_name, citation.distance)
-    for citation in citations_from_sources(SOURCES)
+# What every library must show of them, written out (the recorded answer's one chunk).
+SOURCE_VIEW = (
+    (
+        "The zebra named Ziggy sleeps in the savanna under acacia trees.",
+        "zebra.txt",
+        0.6860520839691162,
+    ),
 )
 
 ROWS = [
@@ -254,7 +257,8 @@ def _langchain_view(message: AIMessage) -> View:
 def _smolagents_view(message: ChatMessage, raw_answer: dict[str, Any] | None) -> View:
     calls = [(c.function.name, *_arguments(c.function.arguments)) for c in message.tool_calls or []]
     usage = message.token_usage
-    # smolagents has no field for reasoning or sources: they stay in `raw`, the server's answer.
+    # smolagents has no field for reasoning or sources: they are in `raw`, the sources as the
+    # same citation dicts the other libraries give.
     raw_message = (raw_answer or {}).get("choices", [{}])[0].get("message", {})
     reasoning = raw_message.get("reasoning_content") or raw_message.get("reasoning")
     return View(
@@ -265,8 +269,8 @@ def _smolagents_view(message: ChatMessage, raw_answer: dict[str, Any] | None) ->
         else None,
         reasoning=reasoning,
         sources=tuple(
-            (c.document, c.file_name, c.distance)
-            for c in citations_from_sources((raw_answer or {}).get("sources"))
+            (s["document"], s["file_name"], s["distance"])
+            for s in (raw_answer or {}).get("sources", [])
         ),
         unescaped_arguments=all(ok for _, _, ok in calls),
     )

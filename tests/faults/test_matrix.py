@@ -155,7 +155,8 @@ CONN, TIME, AUTH, PERM, NOTF, INV, RATE, API = (
     "ModelRateLimitError",
     "ModelAPIError",
 )
-SRV, URL, KEY = errors.SERVER_URL, errors.API_KEY, errors.MODEL
+# The settings a row blames, by the core's key; each library names them its own way (below).
+SRV, URL, KEY = "server_url", "api_key", "model"
 # LiteLLM wraps every failure after a stream's first chunk, from any provider, in its
 # MidStreamFallbackError (the Router falls back on it; `.original_exception` is the APIError).
 MID = "MidStreamFallbackError"
@@ -173,7 +174,7 @@ FAULTS: list[Fault] = [
           E.ConnectTimeoutError, "timeout", SRV, 3, "Timeout", TIME, "ConnectTimeoutError",
           counted_by="backoff", waits=3),
     Fault("tls-self-signed", url_is(lambda s: s.tls_server()),
-          E.TLSError, "tls", errors.VERIFY, 1, "APIConnectionError", CONN, "TLSError",
+          E.TLSError, "tls", "verify", 1, "APIConnectionError", CONN, "TLSError",
           counted_by="connections"),
     Fault("reset-before-answer", chat_fault(reset_before_answer()),
           E.ServerUnreachableError, "network", SRV, 3, "APIConnectionError", CONN,
@@ -252,10 +253,10 @@ FAULTS: list[Fault] = [
     Fault("stream-line-echoes-key", chat_fault(echoing_key(200, "sse")),
           E.ResponseError, "response", None, 1, MID, API, "ResponseError", stream=True),
     Fault("read-timeout-after-headers", chat_fault(stall_after_headers()),
-          E.ReadTimeoutError, "timeout", errors.TIMEOUT, 1, "Timeout", TIME, "ReadTimeoutError",
+          E.ReadTimeoutError, "timeout", "timeout", 1, "Timeout", TIME, "ReadTimeoutError",
           waits=1),
     Fault("read-timeout-after-headers-stream", chat_fault(stall_after_headers("text/event-stream")),
-          E.ReadTimeoutError, "timeout", errors.TIMEOUT, 1, "Timeout", TIME, "ReadTimeoutError",
+          E.ReadTimeoutError, "timeout", "timeout", 1, "Timeout", TIME, "ReadTimeoutError",
           stream=True, waits=1),
     # -- bad input from the user: nothing is sent
     Fault("empty-url", url_is(lambda s: ""),
@@ -436,6 +437,19 @@ LOGGERS = (
 )
 
 
+# What each library calls a setting its users passed (the rows pass URL, key and model).
+NAMES: dict[str, dict[str, str]] = {
+    "core": {"server_url": "server_url", "api_key": "api_key", "model": "model",
+             "verify": "verify", "timeout": "timeout"},
+    "litellm": {"server_url": "api_base", "api_key": "api_key", "model": "model",
+                "verify": "ssl_verify", "timeout": "timeout"},
+    "langchain": {"server_url": "base_url", "api_key": "api_key", "model": "model",
+                  "verify": "verify", "timeout": "timeout"},
+    "smolagents": {"server_url": "api_base", "api_key": "api_key", "model": "model_id",
+                   "verify": "verify", "timeout": "timeout"},
+}  # fmt: skip
+
+
 def column(fault: Fault, library: str) -> str | None:
     if library.startswith("core"):
         return fault.error.__name__ if fault.error else None
@@ -522,7 +536,9 @@ def test_fault(
             assert type(error) is fault.error
         else:
             assert isinstance(error, fault.error), f"{error!r} is not a {fault.error.__name__}"
-        assert (error.layer, error.setting) == (fault.layer, fault.setting), repr(error)
+        named = NAMES["core" if library.startswith("core") else library]
+        setting = named[fault.setting] if fault.setting else None
+        assert (error.layer, error.setting) == (fault.layer, setting), repr(error)
         message = str(raised)
         assert "Fix: " in message, message
         assert error.hint, repr(error)

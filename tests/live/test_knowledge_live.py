@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from openwebui_adapters import OpenWebUIClient
-from openwebui_adapters import _knowledge as knowledge
+from openwebui_adapters._knowledge import _waiting
 from openwebui_adapters._replies import read_chat_answer, read_stream_chunk
 from openwebui_adapters.errors import KnowledgeError, KnowledgeNotFoundError
 
@@ -113,7 +113,7 @@ def test_a_base_made_elsewhere_after_listing_is_found_by_name(owui_settings: Any
 def test_long_waits_follow_the_servers_status_stream(
     owui_settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(knowledge, "STREAM_AFTER", 0.0)  # as if processing had taken long
+    monkeypatch.setattr(_waiting, "STREAM_AFTER", 0.0)  # as if processing had taken long
     client = OpenWebUIClient()
     uploaded = client.upload_file(TEXT, filename="streamed.txt")
     client.delete_file(uploaded)

@@ -117,7 +117,7 @@ def test_wrong_key_names_the_key_setting(owui_settings: Any) -> None:
     with pytest.raises(AuthenticationError) as caught:
         client.chat({"model": owui_settings.models["openai"], "messages": MESSAGES})
     assert caught.value.status_code == 401
-    assert caught.value.setting == "OPENWEBUI_API_KEY"
+    assert caught.value.setting == "api_key"  # passed as an argument, so named as one
 
 
 def test_misspelled_model_suggests_the_right_one(

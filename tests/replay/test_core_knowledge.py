@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from openwebui_adapters import OpenWebUIClient
-from openwebui_adapters._knowledge import KnowledgeBase, UploadedFile
+from openwebui_adapters import KnowledgeBase, OpenWebUIClient, UploadedFile
 from openwebui_adapters._replies import read_chat_answer, read_stream_chunk
 from openwebui_adapters.errors import KnowledgeError, KnowledgeNotFoundError
 

@@ -151,9 +151,9 @@ def test_wrong_key_stops_the_agent_naming_the_key_setting(
     agent = CodeAgent(tools=[lookup], model=model, stream_outputs=stream, verbosity_level=0)
     with pytest.raises(AgentGenerationError) as caught:
         agent.run(TASK)
-    assert "OPENWEBUI_API_KEY" in str(caught.value)
+    assert "setting: api_key" in str(caught.value)
     cause = caught.value.__cause__
     assert isinstance(cause, AuthenticationError)
     assert cause.status_code == 401
-    assert cause.setting == "OPENWEBUI_API_KEY"
+    assert cause.setting == "api_key"
     assert not lookup.calls

@@ -26,6 +26,9 @@ class Recorder:
         self.requests.append(request)
         return httpx.Response(500, json={"detail": "should not have been sent"})
 
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self)
+
     def client(self, *args: Any, **kwargs: Any) -> OpenWebUIClient:
         kwargs.setdefault("max_retries", 0)
         if not args:
@@ -43,9 +46,10 @@ def test_litellm_raises_its_bad_request_error(monkeypatch: pytest.MonkeyPatch) -
     from litellm import exceptions as llm_errors
 
     import openwebui_adapters.litellm as adapter
+    from scripted_clients import route_litellm_clients
 
     recorder = Recorder()
-    monkeypatch.setattr(adapter, "OpenWebUIClient", recorder.client)
+    route_litellm_clients(monkeypatch, recorder.transport)
     monkeypatch.setenv("OPENWEBUI_SERVER_URL", URL)
     monkeypatch.setenv("OPENWEBUI_API_KEY", KEY)
     monkeypatch.setattr(litellm, "suppress_debug_info", True)

@@ -42,9 +42,20 @@ _TABLE: dict[type[errors.OpenWebUIError], type[ModelError]] = {
     errors.ResponseError: ModelAPIError,
     # A file that cannot be processed, a knowledge base that does not exist: the request's fault.
     errors.KnowledgeError: ModelInvalidRequestError,
+    # Something in front of Open WebUI: its limit, its credentials, its sign-in page.
+    errors.FrontError: ModelAPIError,
+    errors.RequestTooLargeError: ModelInvalidRequestError,
+    errors.ProxyAuthenticationError: ModelAuthenticationError,
+    errors.SignInRequiredError: ModelAuthenticationError,
 }
 # Failures that another identical attempt cannot fix, whatever LangChain's class says.
-_NOT_RETRYABLE = (errors.RouteError, errors.TLSError, errors.KnowledgeError)
+_NOT_RETRYABLE = (
+    errors.RouteError,
+    errors.TLSError,
+    errors.SchemeMismatchError,
+    errors.KnowledgeError,
+    errors.FrontError,
+)
 
 
 class OpenWebUIContextOverflowError(ContextOverflowError, errors.ContextWindowExceededError):

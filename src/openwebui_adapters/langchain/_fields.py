@@ -1,44 +1,68 @@
-"""Constructor helpers shared by the chat model and the embeddings."""
+"""The connection fields every LangChain class declares, once, and the core client they build."""
 
 from __future__ import annotations
 
 import ssl
 import warnings
-from typing import Any, Protocol
+from typing import Any
 
-from langchain_core.utils import get_pydantic_field_names
-from pydantic import BaseModel, SecretStr
+from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters._settings import Settings
+from openwebui_adapters.errors import API_KEY, SERVER_URL
 
-__all__ = [
-    "ConnectionFields",
-    "collect_model_kwargs",
-    "core_client",
-]
+__all__ = ["ConnectionFields", "collect_model_kwargs"]
 
 
-class ConnectionFields(Protocol):
-    """The connection settings both LangChain classes declare as fields."""
+class ConnectionFields(BaseModel):
+    """Where and how to reach the server: LangChain's names for the core's settings (the
+    `SETTINGS` table maps them); the client is built from them once, after validation."""
 
-    base_url: str | None
-    api_key: SecretStr | None
-    timeout: float | None
-    max_retries: int | None
-    verify: bool | str | ssl.SSLContext | None
-    default_headers: dict[str, str] | None
+    base_url: str | None = Field(default_factory=from_env(SERVER_URL, default=None))
+    """The Open WebUI server's address; defaults to `OPENWEBUI_SERVER_URL`."""
+    api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY, default=None))
+    """An Open WebUI API key; defaults to `OPENWEBUI_API_KEY`."""
+    timeout: float | None = None
+    """Seconds to wait for an answer (the core's default is 600)."""
+    connect_timeout: float | None = None
+    """Seconds to wait for a connection (default: 10, never more than `timeout`)."""
+    max_retries: int | None = None
+    """Retries on connection failures and 408/429/5xx (the core's default is 2)."""
+    default_headers: dict[str, str] | None = None
+    """Extra headers for every request (a proxy's or a sign-in gate's token)."""
+    verify: bool | str | ssl.SSLContext | None = None
+    """TLS verification: True, False, a CA bundle path, "system", or an `ssl.SSLContext`."""
+    api_key_header: str | None = None
+    """The header that carries the key instead of `Authorization` (e.g. `x-api-key`)."""
+    client: OpenWebUIClient | None = Field(default=None, exclude=True, repr=False)
+    """A prebuilt core client to use instead of one built from the settings above."""
 
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
-def core_client(fields: ConnectionFields) -> OpenWebUIClient:
-    """The core client for a LangChain object's connection fields (the key leaves its SecretStr here only)."""
-    return OpenWebUIClient(
-        fields.base_url,
-        fields.api_key.get_secret_value() if fields.api_key is not None else None,
-        timeout=fields.timeout,
-        max_retries=fields.max_retries,
-        verify=fields.verify,
-        headers=fields.default_headers,
-    )
+    @model_validator(mode="after")
+    def _build_client(self) -> Any:
+        self.core_client()
+        return self
+
+    def core_client(self) -> OpenWebUIClient:
+        """The core client (built on first use; the key leaves its SecretStr here only)."""
+        if self.client is None:
+            key = self.api_key.get_secret_value() if self.api_key is not None else None
+            settings = Settings.resolve(
+                self.base_url,
+                key,
+                library="langchain",
+                timeout=self.timeout,
+                connect_timeout=self.connect_timeout,
+                max_retries=self.max_retries,
+                verify=self.verify,
+                headers=self.default_headers,
+                api_key_header=self.api_key_header,
+            )
+            self.client = OpenWebUIClient.from_settings(settings)
+        return self.client
 
 
 def collect_model_kwargs(cls: type[BaseModel], values: Any) -> Any:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import (
-    AsyncGenerator,
     AsyncIterator,
     Callable,
-    Generator,
+    Iterable,
     Iterator,
     Mapping,
     Sequence,
 )
 from contextlib import aclosing, closing
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
@@ -28,18 +26,17 @@ from langchain_core.output_parsers.openai_tools import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
-from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_function, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from openwebui_adapters._client import OpenWebUIClient
-from openwebui_adapters._knowledge import KnowledgeBase, UploadedFile
-from openwebui_adapters._replies import ChatAnswer, Citation, Usage, read_stream_chunk
-from openwebui_adapters.errors import API_KEY, SERVER_URL
+from openwebui_adapters._knowledge._records import KnowledgeBase, UploadedFile
+from openwebui_adapters._replies import ChatAnswer, Citation, StreamChunk, Usage
+from openwebui_adapters._settings import PROVIDER
+from openwebui_adapters.errors import API_KEY
 
 from ._errors import map_errors
-from ._fields import collect_model_kwargs, core_client
+from ._fields import ConnectionFields, collect_model_kwargs
 from ._messages import (
     chunk_from_stream,
     message_from_answer,
@@ -55,7 +52,6 @@ __all__ = [
     "StructuredOutputMethod",
 ]
 
-PROVIDER = "openwebui"
 StructuredOutputMethod = Literal["function_calling", "json_mode", "json_schema"]
 
 
@@ -81,9 +77,20 @@ class _StreamState:
         self.usage: Usage | None = None
         self.citations: list[Citation] = []
 
-    def read(self, raw: Mapping[str, Any]) -> AIMessageChunk | None:
-        """Remember a raw chunk's metadata; the chunk for its delta, if it carries one."""
-        chunk = read_stream_chunk(raw)
+    def generations(
+        self, chunks: Iterable[StreamChunk], *, last: bool = True
+    ) -> Iterator[ChatGenerationChunk]:
+        """A generation chunk per core chunk that carries a delta; with `last`, then the closing
+        one with what the stream said once (metadata, usage, sources)."""
+        for chunk in chunks:
+            message = self.read(chunk)
+            if message is not None:
+                yield ChatGenerationChunk(message=message)
+        if last:
+            yield self.last()
+
+    def read(self, chunk: StreamChunk) -> AIMessageChunk | None:
+        """Remember a chunk's metadata; the message chunk for its delta, if it carries one."""
         for key, value in (
             ("model_name", chunk.model),
             ("id", chunk.id),
@@ -114,7 +121,7 @@ def _finish(metadata: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"finish_reason": reason} if reason else None
 
 
-class ChatOpenWebUI(BaseChatModel):
+class ChatOpenWebUI(BaseChatModel, ConnectionFields):
     """A chat model served by Open WebUI (OpenAI, Ollama, pipes: one API for all).
 
     Setup: set `OPENWEBUI_SERVER_URL` (the address you open in the browser) and
@@ -135,19 +142,11 @@ class ChatOpenWebUI(BaseChatModel):
 
     model: str
     """The model as the server lists it (`llama3:latest`, `gpt-4o`, a custom model's id)."""
-    base_url: str | None = Field(default_factory=from_env(SERVER_URL, default=None))
-    """The Open WebUI server's address; defaults to `OPENWEBUI_SERVER_URL`."""
-    api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY, default=None))
-    """An Open WebUI API key; defaults to `OPENWEBUI_API_KEY`."""
     temperature: float | None = None
     max_tokens: int | None = None
     """The most tokens to generate."""
     stop: list[str] | None = None
     """Stop sequences; a call's `stop` replaces them."""
-    timeout: float | None = None
-    """Seconds to wait for an answer (the core's default is 600)."""
-    max_retries: int | None = None
-    """Retries on connection failures and 408/429/5xx (the core's default is 2)."""
     streaming: bool = False
     """Stream even on `invoke` (the result is the same; callbacks see tokens as they come)."""
     stream_usage: bool = True
@@ -161,12 +160,6 @@ class ChatOpenWebUI(BaseChatModel):
     """Tools configured on the Open WebUI server that it may offer the model."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other body parameters (`top_p`, `seed`, `frequency_penalty`...), sent as given."""
-    default_headers: dict[str, str] | None = None
-    """Extra headers for every request."""
-    verify: bool | str | ssl.SSLContext | None = None
-    """TLS verification: True, False, or a CA bundle path."""
-    client: OpenWebUIClient | None = Field(default=None, exclude=True, repr=False)
-    """A prebuilt core client to use instead of one built from the settings above."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -176,19 +169,11 @@ class ChatOpenWebUI(BaseChatModel):
         """Unknown constructor arguments (`top_p=...`) go to `model_kwargs`, with a warning."""
         return collect_model_kwargs(cls, values)
 
-    @model_validator(mode="after")
-    def _build_client(self) -> ChatOpenWebUI:
-        if self.client is None:
-            self.client = core_client(self)
-        return self
-
     def _resolve_model_profile(self) -> ModelProfile | None:
         """The profile from the server's model facts, when this connection has them cached
         (`client.all_model_facts()` or `model_facts(name)` fetch them); never a request here.
         LangChain calls it only when no `profile=` was given, before `_build_client` runs."""
-        if self.client is None:
-            self.client = core_client(self)
-        return cached_profile(self.client, self.model)
+        return cached_profile(self.core_client(), self.model)
 
     # -- LangChain's identity, tracing and serialisation ------------------------------------
     @property
@@ -238,11 +223,6 @@ class ChatOpenWebUI(BaseChatModel):
         return ["openwebui_adapters", "langchain", "chat_models"]
 
     # -- calls ------------------------------------------------------------------------------
-    @property
-    def _client(self) -> OpenWebUIClient:
-        assert self.client is not None  # set by _build_client
-        return self.client
-
     def _payload(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
@@ -300,7 +280,7 @@ class ChatOpenWebUI(BaseChatModel):
     ) -> ChatResult:
         payload = self._payload(messages, stop, kwargs)
         with map_errors():
-            return self._chat_result(self._client.answer(payload))
+            return self._chat_result(self.core_client().answer(payload))
 
     async def _agenerate(
         self,
@@ -313,7 +293,7 @@ class ChatOpenWebUI(BaseChatModel):
     ) -> ChatResult:
         payload = self._payload(messages, stop, kwargs)
         with map_errors():
-            return self._chat_result(await self._client.aanswer(payload))
+            return self._chat_result(await self.core_client().aanswer(payload))
 
     def _stream(
         self,
@@ -324,22 +304,15 @@ class ChatOpenWebUI(BaseChatModel):
         stream_usage: bool | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        payload = self._stream_payload(messages, stop, stream_usage, kwargs)
         state = _StreamState()
-        chunks = cast("Generator[dict[str, Any], None, None]", self._client.stream_chat(payload))
-        with map_errors(), closing(chunks):
-            for raw in chunks:
-                message = state.read(raw)
-                if message is None:
-                    continue
-                chunk = ChatGenerationChunk(message=message)
+        answers = self.core_client().stream_answer(
+            self._stream_payload(messages, stop, stream_usage, kwargs)
+        )
+        with map_errors(), closing(answers):  # an early exit frees the connection at once
+            for generation in state.generations(answers):
                 if run_manager:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
-        last = state.last()
-        if run_manager:
-            run_manager.on_llm_new_token("", chunk=last)
-        yield last
+                    run_manager.on_llm_new_token(generation.text, chunk=generation)
+                yield generation
 
     async def _astream(
         self,
@@ -350,24 +323,21 @@ class ChatOpenWebUI(BaseChatModel):
         stream_usage: bool | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        payload = self._stream_payload(messages, stop, stream_usage, kwargs)
         state = _StreamState()
-        chunks = cast("AsyncGenerator[dict[str, Any], None]", self._client.astream_chat(payload))
-        # Closed on an early exit too, so the connection goes back to the pool at once.
+        answers = self.core_client().astream_answer(
+            self._stream_payload(messages, stop, stream_usage, kwargs)
+        )
         with map_errors():
-            async with aclosing(chunks):
-                async for raw in chunks:
-                    message = state.read(raw)
-                    if message is None:
-                        continue
-                    chunk = ChatGenerationChunk(message=message)
-                    if run_manager:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-        last = state.last()
-        if run_manager:
-            await run_manager.on_llm_new_token("", chunk=last)
-        yield last
+            async with aclosing(answers):
+                async for answer in answers:
+                    for generation in state.generations([answer], last=False):
+                        if run_manager:
+                            await run_manager.on_llm_new_token(generation.text, chunk=generation)
+                        yield generation
+        for generation in state.generations([]):
+            if run_manager:
+                await run_manager.on_llm_new_token("", chunk=generation)
+            yield generation
 
     # -- tools and structured output --------------------------------------------------------
     def bind_tools(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 from langchain_core.callbacks import (
@@ -11,15 +10,12 @@ from langchain_core.callbacks import (
 )
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.utils import from_env, secret_from_env
-from pydantic import ConfigDict, Field, SecretStr, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from openwebui_adapters._client import OpenWebUIClient
 from openwebui_adapters._replies import Citation
-from openwebui_adapters.errors import API_KEY, SERVER_URL
 
 from ._errors import map_errors
-from ._fields import core_client
+from ._fields import ConnectionFields
 
 __all__ = ["OpenWebUIRetriever", "document_from_citation"]
 
@@ -30,7 +26,7 @@ def document_from_citation(citation: Citation) -> Document:
     return Document(page_content=citation.document, metadata=metadata)
 
 
-class OpenWebUIRetriever(BaseRetriever):
+class OpenWebUIRetriever(BaseRetriever, ConnectionFields):
     """The chunks of one or more Open WebUI knowledge bases closest to a query.
 
     ```python
@@ -51,17 +47,6 @@ class OpenWebUIRetriever(BaseRetriever):
     """Knowledge bases to search: ids or names."""
     k: int = Field(default=4, gt=0)
     """How many chunks to return (also per call: `invoke(query, k=2)`)."""
-    base_url: str | None = Field(default_factory=from_env(SERVER_URL, default=None))
-    """The Open WebUI server's address; defaults to `OPENWEBUI_SERVER_URL`."""
-    api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY, default=None))
-    """An Open WebUI API key; defaults to `OPENWEBUI_API_KEY`."""
-    timeout: float | None = None
-    max_retries: int | None = None
-    default_headers: dict[str, str] | None = None
-    verify: bool | str | ssl.SSLContext | None = None
-    client: OpenWebUIClient | None = Field(default=None, exclude=True, repr=False)
-    """A prebuilt core client to use instead of one built from the settings above."""
-
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     @model_validator(mode="before")
@@ -72,23 +57,12 @@ class OpenWebUIRetriever(BaseRetriever):
             values = {**values, "knowledge": [values["knowledge"]]}
         return values
 
-    @model_validator(mode="after")
-    def _build_client(self) -> OpenWebUIRetriever:
-        if self.client is None:
-            self.client = core_client(self)
-        return self
-
-    @property
-    def _client(self) -> OpenWebUIClient:
-        assert self.client is not None  # set by _build_client
-        return self.client
-
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
         k = kwargs.get("k", self.k)
         with map_errors():
-            citations = self._client.search_knowledge(self.knowledge, query, k=k)
+            citations = self.core_client().search_knowledge(self.knowledge, query, k=k)
         return [document_from_citation(citation) for citation in citations]
 
     async def _aget_relevant_documents(
@@ -96,5 +70,5 @@ class OpenWebUIRetriever(BaseRetriever):
     ) -> list[Document]:
         k = kwargs.get("k", self.k)
         with map_errors():
-            citations = await self._client.asearch_knowledge(self.knowledge, query, k=k)
+            citations = await self.core_client().asearch_knowledge(self.knowledge, query, k=k)
         return [document_from_citation(citation) for citation in citations]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from openwebui_adapters import OpenWebUIClient
-from openwebui_adapters._answers import StreamFixer, check_chat_answer, is_joined_batch
+from openwebui_adapters._replies import StreamFixer, fix_chat_answer, is_joined_batch
 from openwebui_adapters.errors import ResponseError
 
 URL = "http://owui.test/api/chat/completions"
@@ -25,7 +25,7 @@ def answer(finish: str, tool_calls: list[Any] | None) -> dict[str, Any]:
 
 def test_a_tool_call_that_ends_with_stop_ends_with_tool_calls() -> None:
     # Open WebUI before 0.8.2 on the Ollama path.
-    fixed = check_chat_answer(answer("stop", [TOOL_CALL]), URL)
+    fixed = fix_chat_answer(answer("stop", [TOOL_CALL]), URL)
     assert fixed["choices"][0]["finish_reason"] == "tool_calls"
 
 
@@ -33,14 +33,14 @@ def test_a_tool_call_that_ends_with_stop_ends_with_tool_calls() -> None:
     ("finish", "calls"), [("stop", None), ("stop", []), ("length", [TOOL_CALL])]
 )
 def test_other_finish_reasons_are_kept(finish: str, calls: list[Any] | None) -> None:
-    assert check_chat_answer(answer(finish, calls), URL)["choices"][0]["finish_reason"] == finish
+    assert fix_chat_answer(answer(finish, calls), URL)["choices"][0]["finish_reason"] == finish
 
 
 @pytest.mark.parametrize("body", [None, [], {"detail": "x"}, {"choices": None}])
 def test_a_body_that_is_no_chat_completion_is_a_response_error(body: Any) -> None:
     # Open WebUI 0.7.x answers 200 with `null` for a workspace model saved without capabilities.
     with pytest.raises(ResponseError) as caught:
-        check_chat_answer(body, URL)
+        fix_chat_answer(body, URL)
     assert caught.value.url == URL
 
 
@@ -116,7 +116,7 @@ def test_fewer_vectors_than_inputs_is_a_response_error() -> None:
 
 @pytest.mark.parametrize("choice", [None, "x", {"message": None, "finish_reason": "stop"}])
 def test_a_malformed_choice_passes_through_untouched(choice: Any) -> None:
-    assert check_chat_answer({"choices": [choice]}, URL) == {"choices": [choice]}
+    assert fix_chat_answer({"choices": [choice]}, URL) == {"choices": [choice]}
 
 
 @pytest.mark.parametrize(

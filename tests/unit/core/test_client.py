@@ -10,9 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters import OpenWebUIClient, _diagnosis
 from openwebui_adapters import _sending as sending
-from openwebui_adapters import errors as errors_module
 from openwebui_adapters.errors import (
     ModelNotFoundError,
     RateLimitError,
@@ -246,7 +245,7 @@ def test_retry_after_is_honoured_on_every_retried_status(
     expected: float,
 ) -> None:
     # An HTTP date is read against the clock: 7 s before the date above.
-    monkeypatch.setattr(errors_module.time, "time", lambda: 1445412480.0)
+    monkeypatch.setattr(_diagnosis.time, "time", lambda: 1445412480.0)
     server.script = [
         lambda r: httpx.Response(status, headers={"Retry-After": header}, json={"detail": "busy"})
     ]
@@ -495,7 +494,7 @@ def test_connect_timeouts_are_retried(server: Server, delays: list[float]) -> No
 def test_a_chat_body_is_the_bytes_httpx_would_send_for_it() -> None:
     """The core encodes a chat once itself; what it sends is what `httpx.post(json=...)` sends, so
     a long conversation costs it the same as raw httpx (benchmarks: the conversation slope)."""
-    from openwebui_adapters._client import build_chat_body, encode_chat_body
+    from openwebui_adapters._chat import build_chat_body, encode_chat_body
 
     conversation = [
         {"role": "user", "content": "Grüße, 東京の天気は? 🌤"},

@@ -83,7 +83,10 @@ def closed_port() -> int:
 def run(
     url: str | None, key: str | None, model: str | None = None
 ) -> dict[str, tuple[bool | None, str | None]]:
-    doctor = Doctor(url, key, model=model, connect_timeout=2, environ={})
+    """The doctor's verdicts for settings read from the environment, as the command reads them."""
+    given = {"OPENWEBUI_SERVER_URL": url, "OPENWEBUI_API_KEY": key}
+    environ = {name: value for name, value in given.items() if value is not None}
+    doctor = Doctor(model=model, connect_timeout=2, environ=environ)
     return {r.name: (r.ok, r.setting) for r in doctor.run()}
 
 
@@ -100,6 +103,7 @@ def test_good_setup_passes_every_check(server_url: str) -> None:
         "tcp",
         "tls",
         "open webui",
+        "in front",
         "api key",
         "models",
         "model",

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from openwebui_adapters import errors
-from openwebui_adapters.errors import (
+from openwebui_adapters._diagnosis import (
     error_from_response,
     error_from_transport,
     parse_retry_after,

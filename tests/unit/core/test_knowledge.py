@@ -13,14 +13,10 @@ import httpx
 import pytest
 
 from openwebui_adapters import OpenWebUIClient
-from openwebui_adapters import _knowledge as knowledge
-from openwebui_adapters._knowledge import (
-    KnowledgeBase,
-    UploadedFile,
-    explain_processing_failure,
-    file_items,
-    match_knowledge,
-)
+from openwebui_adapters._knowledge import _names, _waiting
+from openwebui_adapters._knowledge._failures import explain_processing_failure
+from openwebui_adapters._knowledge._names import file_items, match_knowledge
+from openwebui_adapters._knowledge._records import KnowledgeBase, UploadedFile
 from openwebui_adapters._replies import Citation
 from openwebui_adapters.errors import (
     ConfigurationError,
@@ -240,7 +236,7 @@ def test_an_unknown_file_is_not_found_without_walking_the_url(server: Server) ->
 def test_long_waits_follow_the_servers_status_stream(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(knowledge, "STREAM_AFTER", 0.0)
+    monkeypatch.setattr(_waiting, "STREAM_AFTER", 0.0)
     stream = sse({"status": "pending"}, {"status": "processing"}, {"status": "completed"})
     server.routes["GET", f"/api/v1/files/{FILE_ID}/process/status"] = lambda _: stream
     done = make_client(server).wait_for_file(FILE_ID)
@@ -252,7 +248,7 @@ def test_long_waits_follow_the_servers_status_stream(
 def test_a_failure_on_the_stream_carries_its_reason(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(knowledge, "STREAM_AFTER", 0.0)
+    monkeypatch.setattr(_waiting, "STREAM_AFTER", 0.0)
     server.statuses = ["failed"]
     server.reason = "The content provided is empty."
     with pytest.raises(KnowledgeError, match="content provided is empty") as caught:
@@ -264,7 +260,7 @@ def test_a_failure_on_the_stream_carries_its_reason(
 def test_a_release_without_the_stream_falls_back_to_polling(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(knowledge, "STREAM_AFTER", 0.0)
+    monkeypatch.setattr(_waiting, "STREAM_AFTER", 0.0)
     answers = [httpx.Response(200, json={"status": "pending"})] * 2 + [
         httpx.Response(200, json={"status": "completed"})
     ]
@@ -281,14 +277,14 @@ def test_a_release_without_the_stream_falls_back_to_polling(
 def test_pauses_grow_with_the_time_waited(
     monkeypatch: pytest.MonkeyPatch, elapsed: float, timeout: float, pause: float
 ) -> None:
-    wait = knowledge._Wait(UploadedFile(id=FILE_ID, filename=None, status="pending"), timeout)
-    monkeypatch.setattr(knowledge.time, "monotonic", lambda: wait.started + elapsed)
+    wait = _waiting.Wait(UploadedFile(id=FILE_ID, filename=None, status="pending"), timeout)
+    monkeypatch.setattr(_waiting.time, "monotonic", lambda: wait.started + elapsed)
     assert wait.pause() == pytest.approx(pause)
 
 
 def test_the_last_pause_ends_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
-    wait = knowledge._Wait(UploadedFile(id=FILE_ID, filename=None, status="pending"), 5.0)
-    monkeypatch.setattr(knowledge.time, "monotonic", lambda: wait.started + 4.95)
+    wait = _waiting.Wait(UploadedFile(id=FILE_ID, filename=None, status="pending"), 5.0)
+    monkeypatch.setattr(_waiting.time, "monotonic", lambda: wait.started + 4.95)
     assert wait.pause() == pytest.approx(0.05)
 
 
@@ -502,9 +498,9 @@ def test_strings_are_bases_by_name_or_id_else_file_ids() -> None:
 
 
 def test_a_string_without_the_list_asks_for_it() -> None:
-    with pytest.raises(knowledge._NeedList):
+    with pytest.raises(_names.NeedList):
         file_items(["Team Handbook"], None, fresh=False)
-    with pytest.raises(knowledge._NeedList):
+    with pytest.raises(_names.NeedList):
         file_items(["Team Handbok"], BASES, fresh=False)  # perhaps new: worth one fresh list
 
 
@@ -611,7 +607,7 @@ def test_async_failed_processing_and_stream(
 
     with pytest.raises(KnowledgeError, match="ftfy"):
         asyncio.run(polled())
-    monkeypatch.setattr(knowledge, "STREAM_AFTER", 0.0)
+    monkeypatch.setattr(_waiting, "STREAM_AFTER", 0.0)
     server.statuses = ["processing", "completed"]
 
     async def streamed() -> UploadedFile:
@@ -666,7 +662,7 @@ def test_an_upload_not_waited_for_or_large_is_processed_in_the_background(server
     client = make_client(server)
     client.upload_file(b"hello", filename="notes.md", wait=False)
     server.statuses = ["completed"]
-    big = b"x" * (knowledge.INLINE_PROCESSING_LIMIT + 1)
+    big = b"x" * (_waiting.INLINE_PROCESSING_LIMIT + 1)
     client.upload_file(big, filename="big.txt")
     uploads = [r for r in server.requests if r.method == "POST"]
     assert [r.url.params.get("process_in_background") for r in uploads] == [None, None]

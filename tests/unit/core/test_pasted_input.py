@@ -21,8 +21,6 @@ from openwebui_adapters._pasted import describe_session_token, frontend_route_st
 from openwebui_adapters._settings import Settings, check_api_key, normalize_server_url
 from openwebui_adapters.doctor import Doctor, format_result
 from openwebui_adapters.errors import (
-    API_KEY,
-    SERVER_URL,
     AuthenticationError,
     ConfigurationError,
     RouteError,
@@ -178,7 +176,7 @@ def test_when_nothing_answers_the_route_error_names_what_was_tried() -> None:
         chat(client)
     assert f"{ORIGIN}/x/api/version" in caught.value.message
     assert f"{ORIGIN}/api/version" in caught.value.message
-    assert caught.value.setting == SERVER_URL
+    assert caught.value.setting == "server_url"  # the argument's name: it was passed, not read
 
 
 def test_a_valid_sub_path_is_never_abandoned_for_a_route_error_it_did_not_cause() -> None:
@@ -186,7 +184,7 @@ def test_a_valid_sub_path_is_never_abandoned_for_a_route_error_it_did_not_cause(
     fake = FakeOpenWebUI("/webui")
     client = client_for(fake, ORIGIN + "/webui")
     with pytest.raises(RouteError):
-        client.sender.request_json("PUT", "/api/chat/completions", {})
+        client._run(client._sender.json("PUT", "/api/chat/completions", {}))
     assert client.connection.base_url == ORIGIN + "/webui"
 
 
@@ -246,7 +244,7 @@ def test_the_key_header_can_come_from_the_environment() -> None:
 def test_a_key_header_that_is_not_a_header_name_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError) as caught:
         Settings.resolve(ORIGIN, KEY, api_key_header="x api key", environ={})
-    assert caught.value.setting == "OPENWEBUI_API_KEY_HEADER"
+    assert caught.value.setting == "api_key_header"
 
 
 def test_headers_carry_a_proxys_own_token_beside_the_key() -> None:
@@ -291,8 +289,8 @@ def test_a_key_that_still_cannot_be_a_key_names_the_setting_and_never_quotes_it(
 ) -> None:
     with pytest.raises(ConfigurationError) as caught:
         OpenWebUIClient(ORIGIN, pasted)
-    assert caught.value.setting == API_KEY
-    assert "OPENWEBUI_API_KEY" in str(caught.value)
+    assert caught.value.setting == "api_key"
+    assert "The API key in api_key" in str(caught.value)
     assert KEY[:8] not in str(caught.value)
     assert KEY[8:] not in str(caught.value)
 
@@ -405,7 +403,9 @@ def live_fake() -> Iterator[tuple[str, FakeOpenWebUI]]:
 
 
 def doctor_lines(url: str, key: str) -> list[str]:
-    doctor = Doctor(url, key, model="stub-llama", connect_timeout=2, environ={})
+    """The doctor's lines for settings read from the environment, as the command reads them."""
+    environ = {"OPENWEBUI_SERVER_URL": url, "OPENWEBUI_API_KEY": key}
+    doctor = Doctor(model="stub-llama", connect_timeout=2, environ=environ)
     return [format_result(result) for result in doctor.run()]
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from openwebui_adapters._answers import StreamFixer
 from openwebui_adapters._replies import (
     Citation,
+    StreamFixer,
     Usage,
     citations_from_sources,
     read_chat_answer,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sse_lines import aiter_chunks, iter_chunks
+from sse_lines import iter_chunks
 
 from openwebui_adapters.errors import ResponseError, ServerError
 from samples import sample_text
@@ -47,15 +47,3 @@ def test_lines_after_done_are_not_read() -> None:
         raise AssertionError("read past [DONE]")
 
     assert list(iter_chunks(lines())) == [{"n": 1}]
-
-
-async def test_async_decoder_matches_sync() -> None:
-    text = sample_text("tools_ollama_stream").splitlines()
-
-    async def lines():
-        for line in text:
-            yield line
-
-    chunks = [c async for c in aiter_chunks(lines())]
-    assert chunks == list(iter_chunks(iter(text)))
-    assert chunks[0]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] == "get_weather"

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from sse_lines import iter_chunks
+from sse_lines import iter_chunks, iter_text_chunks
 
-from openwebui_adapters._sse import aiter_text_chunks, iter_text_chunks
 from openwebui_adapters.errors import ResponseError
 from samples import sample_text
 
@@ -59,13 +58,3 @@ def test_nothing_is_read_past_done() -> None:
         raise AssertionError("read past [DONE]")
 
     assert list(iter_text_chunks(body())) == [{"n": 1}]
-
-
-async def test_async_text_decoder_matches_sync() -> None:
-    text = sample_text("chat_ollama_stream")
-
-    async def body():
-        for piece in pieces(text, 13):
-            yield piece
-
-    assert [c async for c in aiter_text_chunks(body())] == list(iter_text_chunks([text]))

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters import OpenWebUIClient, Settings
 from openwebui_adapters.langchain import ChatOpenWebUI, OpenWebUIEmbeddings
 
 URL = "http://openwebui.test"
@@ -111,7 +111,9 @@ class FakeServer:
         return self.bodies[-1]
 
     def client(self) -> OpenWebUIClient:
-        return OpenWebUIClient(URL, KEY, max_retries=0, transport=httpx.MockTransport(self.handle))
+        # Settings by LangChain's names, as `ChatOpenWebUI(base_url=..., api_key=...)` gives them.
+        settings = Settings.resolve(URL, KEY, library="langchain", max_retries=0)
+        return OpenWebUIClient.from_settings(settings, transport=httpx.MockTransport(self.handle))
 
     def chat(self, **params: Any) -> ChatOpenWebUI:
         return ChatOpenWebUI(**{"model": "stub-gpt", "client": self.client(), **params})

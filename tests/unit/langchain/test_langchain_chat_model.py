@@ -446,4 +446,4 @@ def test_an_ssl_context_reaches_the_core_client() -> None:
     model = ChatOpenWebUI(
         model="stub-gpt", base_url="http://owui.test", api_key="sk-test", verify=context
     )
-    assert model._client.connection.ssl_context is context  # type: ignore[attr-defined]
+    assert model.core_client().connection.ssl_context is context

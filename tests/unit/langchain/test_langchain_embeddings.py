@@ -97,7 +97,7 @@ def test_an_ollama_backed_answer(server: FakeServer) -> None:
 
 async def test_a_refused_key_is_model_authentication_error(server: FakeServer) -> None:
     server.reply(sample("err_badkey_chat"))
-    with pytest.raises(ModelAuthenticationError, match="OPENWEBUI_API_KEY"):
+    with pytest.raises(ModelAuthenticationError, match="set api_key"):
         server.embeddings().embed_query("x")
     with pytest.raises(ModelAuthenticationError):
         await server.embeddings().aembed_query("x")

@@ -99,10 +99,10 @@ def test_map_errors_keeps_the_original_as_the_cause() -> None:
 @pytest.mark.parametrize(
     ("answer", "langchain_class", "setting"),
     [
-        ("err_badkey_chat", lc.ModelAuthenticationError, "OPENWEBUI_API_KEY"),
-        ("err_nokey_chat", lc.ModelAuthenticationError, "OPENWEBUI_API_KEY"),
-        ("err_apikeys_disabled_chat", lc.ModelPermissionDeniedError, "OPENWEBUI_API_KEY"),
-        ("err_put_chat", lc.ModelConnectionError, "OPENWEBUI_SERVER_URL"),
+        ("err_badkey_chat", lc.ModelAuthenticationError, "api_key"),
+        ("err_nokey_chat", lc.ModelAuthenticationError, "api_key"),
+        ("err_apikeys_disabled_chat", lc.ModelPermissionDeniedError, "api_key"),
+        ("err_put_chat", lc.ModelConnectionError, "base_url"),
         ("err_upstream_429_chat", lc.ModelRateLimitError, None),
         ("err_upstream_down_chat", lc.ModelAPIError, None),
         ("err_upstream_400_chat", lc.ModelInvalidRequestError, None),
@@ -169,12 +169,11 @@ def test_connection_failures_are_model_connection_errors() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
-    from openwebui_adapters._client import OpenWebUIClient
+    from openwebui_adapters import OpenWebUIClient, Settings
     from openwebui_adapters.langchain import ChatOpenWebUI
 
-    client = OpenWebUIClient(
-        "http://openwebui.test", "sk-x", max_retries=0, transport=httpx.MockTransport(refuse)
-    )
+    settings = Settings.resolve("http://openwebui.test", "sk-x", library="langchain", max_retries=0)
+    client = OpenWebUIClient.from_settings(settings, transport=httpx.MockTransport(refuse))
     with pytest.raises(lc.ModelConnectionError) as caught:
         ChatOpenWebUI(model="stub-gpt", client=client).invoke("hi")
-    assert caught.value.setting == "OPENWEBUI_SERVER_URL"  # type: ignore[attr-defined]
+    assert caught.value.setting == "base_url"  # type: ignore[attr-defined]

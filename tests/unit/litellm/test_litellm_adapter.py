@@ -20,6 +20,9 @@ import openwebui_adapters.litellm as adapter
 from openwebui_adapters import _sending as sending
 from openwebui_adapters import errors
 from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters.litellm._calls import Call, aiohttp_transport
+from openwebui_adapters.litellm._errors import to_litellm_error
+from scripted_clients import route_litellm_clients
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly. qualifier:UserWarning")
 
@@ -66,12 +69,9 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Server:
     """Every client the handler builds talks to the scripted server; LiteLLM globals restored."""
     scripted = Server()
 
-    def client(*args: Any, **kwargs: Any) -> OpenWebUIClient:
-        built = OpenWebUIClient(*args, transport=httpx.MockTransport(scripted.handle), **kwargs)
-        scripted.clients.append(built)
-        return built
-
-    monkeypatch.setattr(adapter, "OpenWebUIClient", client)
+    route_litellm_clients(
+        monkeypatch, lambda: httpx.MockTransport(scripted.handle), scripted.clients
+    )
     monkeypatch.setattr(sending, "backoff_delay", lambda attempt, retry_after=None: 0.0)
     monkeypatch.setenv("OPENWEBUI_SERVER_URL", URL)
     monkeypatch.setenv("OPENWEBUI_API_KEY", KEY)
@@ -327,7 +327,7 @@ def test_parallel_tool_call_deltas_in_one_chunk_are_all_kept(server: Server) -> 
 def test_each_core_error_becomes_litellms_class_with_the_diagnosis(
     core: errors.OpenWebUIError, expected: type[Exception]
 ) -> None:
-    translated = adapter._to_litellm_error(core, "llama3")
+    translated = to_litellm_error(core, "llama3")
     assert type(translated) is expected
     assert str(core) in str(translated)
     assert (translated.layer, translated.setting, translated.hint) == (  # type: ignore[attr-defined]
@@ -349,7 +349,7 @@ def test_each_core_error_becomes_litellms_class_with_the_diagnosis(
     ids=["client-side", "gateway"],
 )
 def test_a_timeout_keeps_its_status(core: errors.OpenWebUIError, status: int) -> None:
-    assert adapter._to_litellm_error(core, "llama3").status_code == status  # type: ignore[attr-defined]
+    assert to_litellm_error(core, "llama3").status_code == status  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -364,7 +364,7 @@ def test_a_timeout_keeps_its_status(core: errors.OpenWebUIError, status: int) ->
     ids=["unknown-model", "route", "settings", "server"],
 )
 def test_the_status_matches_litellms_class(core: errors.OpenWebUIError, status: int) -> None:
-    translated = adapter._to_litellm_error(core, "llama3")
+    translated = to_litellm_error(core, "llama3")
     assert translated.status_code == status  # type: ignore[attr-defined]
     assert translated.response.status_code == status  # type: ignore[attr-defined]
 
@@ -372,7 +372,7 @@ def test_the_status_matches_litellms_class(core: errors.OpenWebUIError, status: 
 def test_a_rate_limit_carries_retry_after_as_litellm_reads_it() -> None:
     core = errors.RateLimitError("slow down", status_code=429)
     core.retry_after = 3.0
-    translated = adapter._to_litellm_error(core, "llama3")
+    translated = to_litellm_error(core, "llama3")
     assert translated.response.headers["retry-after"] == "3"  # type: ignore[attr-defined]
     assert translated.retry_after == 3.0  # type: ignore[attr-defined]
 
@@ -444,9 +444,9 @@ def test_async_calls_use_litellms_aiohttp_transport_unless_litellm_is_told_not_t
     from litellm.llms.custom_httpx.aiohttp_transport import LiteLLMAiohttpTransport
 
     context = ssl.create_default_context()
-    assert isinstance(adapter._aiohttp_transport(context), LiteLLMAiohttpTransport)
+    assert isinstance(aiohttp_transport(context), LiteLLMAiohttpTransport)
     monkeypatch.setattr(litellm, "disable_aiohttp_transport", True)
-    assert adapter._aiohttp_transport(context) is None  # httpx's own pool, as for openai/
+    assert aiohttp_transport(context) is None  # httpx's own pool, as for openai/
 
 
 def test_a_litellm_without_its_aiohttp_transport_factory_leaves_the_core_its_own_pool(
@@ -459,15 +459,17 @@ def test_a_litellm_without_its_aiohttp_transport_factory_leaves_the_core_its_own
     monkeypatch.setattr(litellm, "disable_aiohttp_transport", False)
     for name in ("create_aiohttp_transport", "_create_aiohttp_transport"):
         monkeypatch.delattr(AsyncHTTPHandler, name, raising=False)
-    assert adapter._aiohttp_transport(ssl.create_default_context()) is None
+    assert aiohttp_transport(ssl.create_default_context()) is None
 
 
 def test_the_providers_clients_share_a_pool_apart_from_other_libraries() -> None:
     from openwebui_adapters._connection import reset_connections, shared_connections
 
     reset_connections()
-    first = adapter._client("http://owui.test", "sk-unit-pool-0000", 5, {"X-Trace": "1"}, {})
-    second = adapter._client("http://owui.test", "sk-unit-pool-0000", 9, {"X-Trace": "2"}, {})
+    first = Call(model="m", api_base="http://owui.test", api_key="sk-unit-pool-0000", timeout=5,
+                 headers={"X-Trace": "1"}).client  # fmt: skip
+    second = Call(model="m", api_base="http://owui.test", api_key="sk-unit-pool-0000", timeout=9,
+                  headers={"X-Trace": "2"}).client  # fmt: skip
     plain = OpenWebUIClient("http://owui.test", "sk-unit-pool-0000")
     assert first.connection is second.connection  # headers and timeouts go per request
     assert plain.connection is not first.connection  # another async transport: another pool

@@ -12,14 +12,15 @@ from typing import Any
 import httpx
 import pytest
 
+from scripted_clients import route_litellm_clients
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map download at import
 
 import litellm
 
-import openwebui_adapters.litellm as adapter
-from openwebui_adapters import _litellm_models as litellm_models
 from openwebui_adapters._client import OpenWebUIClient
 from openwebui_adapters._model_facts import SHOW_PATH
+from openwebui_adapters.litellm import _embedding_params, _models, proxy
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly. qualifier:UserWarning")
 
@@ -81,7 +82,9 @@ def scripted_client(server: Server) -> OpenWebUIClient:
 def handler_server(monkeypatch: pytest.MonkeyPatch) -> Server:
     """Every client the LiteLLM handler builds talks to the scripted server."""
     server = Server()
-    monkeypatch.setattr(adapter, "OpenWebUIClient", lambda *a, **k: scripted_client(server))
+    route_litellm_clients(monkeypatch, lambda: httpx.MockTransport(server))
+    monkeypatch.setenv("OPENWEBUI_SERVER_URL", "http://owui.test")
+    monkeypatch.setenv("OPENWEBUI_API_KEY", "sk-unit-0000")
     monkeypatch.setattr(litellm, "suppress_debug_info", True)
     return server
 
@@ -93,7 +96,7 @@ def unique(prefix: str) -> str:
 
 def test_register_models_answers_litellms_flags_from_the_facts() -> None:
     server = Server()
-    entries = litellm_models.register_models(client=scripted_client(server))
+    entries = _models.register_models(client=scripted_client(server))
     # One list, one show per Ollama model (the workspace model asks its base, already asked).
     assert sorted(server.paths()) == sorted(["/api/models", SHOW_PATH, SHOW_PATH])
     for name in ("openwebui/stub-llama", "openwebui/stub-llama:latest", "openwebui/Vision Helper"):
@@ -119,7 +122,7 @@ def test_register_models_answers_litellms_flags_from_the_facts() -> None:
 
 def test_register_models_without_details_is_one_request() -> None:
     server = Server()
-    entries = litellm_models.register_models(client=scripted_client(server), details=False)
+    entries = _models.register_models(client=scripted_client(server), details=False)
     assert server.paths() == ["/api/models"]
     assert "supports_vision" not in entries["openwebui/stub-llama:latest"]
 
@@ -127,7 +130,7 @@ def test_register_models_without_details_is_one_request() -> None:
 def test_overrides_win_prices_included() -> None:
     model = unique("priced")
     server = Server({"data": [{"id": model, "name": model, "owned_by": "openai"}]})
-    litellm_models.register_models(
+    _models.register_models(
         client=scripted_client(server),
         overrides={model: {"input_cost_per_token": 1e-6, "supports_vision": True}},
     )
@@ -141,7 +144,7 @@ def test_overrides_win_prices_included() -> None:
 def test_a_well_known_base_id_takes_litellms_flags_but_not_its_prices() -> None:
     before = dict(litellm.model_cost["gpt-4o-mini"])
     server = Server({"data": [{"id": "gpt-4o-mini", "name": "GPT mini", "owned_by": "openai"}]})
-    litellm_models.register_models(client=scripted_client(server))
+    _models.register_models(client=scripted_client(server))
     assert litellm.supports_function_calling("openwebui/GPT mini") is True
     assert litellm.supports_vision("openwebui/gpt-4o-mini") is True
     assert litellm.get_model_info("openwebui/gpt-4o-mini")["max_input_tokens"] == 128000
@@ -207,7 +210,7 @@ def test_additional_drop_params_still_drop(handler_server: Server) -> None:
 def test_other_providers_are_checked_as_before() -> None:
     original = litellm.main.get_optional_params_embeddings
     assert original.__openwebui_declared__ is True
-    assert litellm_models.declare_embedding_params() is True  # idempotent: not wrapped twice
+    assert _embedding_params.declare_embedding_params() is True  # idempotent: not wrapped twice
     assert litellm.main.get_optional_params_embeddings is original
     with pytest.raises(litellm.UnsupportedParamsError):
         original(model="m", encoding_format="float", custom_llm_provider="some-custom")
@@ -215,21 +218,21 @@ def test_other_providers_are_checked_as_before() -> None:
 
 def test_the_proxy_callback_registers_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(litellm_models, "register_models", lambda: calls.append(1))
-    monkeypatch.setattr(litellm_models, "_at_start", None)
-    first = litellm_models.register_at_start  # type: ignore[attr-defined]
-    again = litellm_models.register_at_start  # type: ignore[attr-defined]
+    monkeypatch.setattr(proxy, "register_models", lambda: calls.append(1))
+    monkeypatch.setattr(proxy, "_at_start", None)
+    first = proxy.register_at_start  # type: ignore[attr-defined]
+    again = proxy.register_at_start  # type: ignore[attr-defined]
     assert first is again
     assert isinstance(first, litellm.integrations.custom_logger.CustomLogger)
     assert calls == [1]
     with pytest.raises(AttributeError):
-        _ = litellm_models.not_there  # type: ignore[attr-defined]
+        _ = proxy.not_there  # type: ignore[attr-defined]
 
 
 def test_remember_model_registers_the_written_name_and_the_resolved_id() -> None:
     written, resolved = unique("embedder"), unique("embedder-id")
     client = scripted_client(Server())  # nothing cached: registered without a request
-    litellm_models.remember_model(client, written, resolved, mode="embedding")
+    _models.remember_model(client, written, resolved, mode="embedding")
     for name in (written, resolved):
         info = litellm.get_model_info(f"openwebui/{name}")
         assert (info["mode"], info["litellm_provider"]) == ("embedding", "openwebui")

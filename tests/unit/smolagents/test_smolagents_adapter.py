@@ -21,8 +21,7 @@ from smolagents.models import (
     is_rate_limit_error,
 )
 
-from openwebui_adapters import errors
-from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters import OpenWebUIClient, Settings, errors
 from openwebui_adapters._replies import read_stream_chunk
 from openwebui_adapters.smolagents import OpenWebUIModel, delta_from_chunk
 from samples import sample_response as sample
@@ -49,9 +48,9 @@ class Server:
         return self.answers.pop(0)
 
     def model(self, model_id: str = "stub-gpt", **kwargs: Any) -> OpenWebUIModel:
-        client = OpenWebUIClient(
-            URL, KEY, max_retries=0, transport=httpx.MockTransport(self.handle)
-        )
+        # Settings by smolagents' names, as `OpenWebUIModel(api_base=..., api_key=...)` gives them.
+        settings = Settings.resolve(URL, KEY, library="smolagents", max_retries=0)
+        client = OpenWebUIClient.from_settings(settings, transport=httpx.MockTransport(self.handle))
         return OpenWebUIModel(model_id, client=client, **kwargs)
 
 
@@ -147,7 +146,7 @@ def test_missing_model_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("OPENWEBUI_MODEL", raising=False)
     with pytest.raises(errors.ConfigurationError) as caught:
         OpenWebUIModel(api_base=URL, api_key=KEY)
-    assert caught.value.setting == "model"
+    assert caught.value.setting == "model_id"  # smolagents' own name for it
 
 
 def test_missing_key_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -331,7 +330,8 @@ def test_wrong_key_names_the_key_setting_and_is_not_retried(server: Server) -> N
     server.reply(sample("err_badkey_chat"))
     with pytest.raises(errors.AuthenticationError) as caught:
         server.model().generate(USER)
-    assert "OPENWEBUI_API_KEY" in str(caught.value)
+    assert caught.value.setting == "api_key"
+    assert "set api_key" in str(caught.value)
     assert not is_rate_limit_error(caught.value)
     assert len(server.bodies) == 1
 
@@ -459,5 +459,5 @@ def test_agent_error_carries_the_core_error(server: Server) -> None:
     agent = CodeAgent(tools=[get_weather], model=server.model(), verbosity_level=0)
     with pytest.raises(AgentGenerationError) as caught:
         agent.run("Weather in Paris?")
-    assert "OPENWEBUI_API_KEY" in str(caught.value)
+    assert "setting: api_key" in str(caught.value)
     assert isinstance(caught.value.__cause__, errors.AuthenticationError)

@@ -17,49 +17,32 @@ A model called without registration is registered after its first successful cal
 facts the connection has cached (no request); the resolved id is registered with it, which is
 what `litellm.completion_cost(response)` looks up.
 
-Importing this module also declares the OpenAI embedding parameters the provider takes
-(`encoding_format`, `dimensions`, `user`): LiteLLM refuses any for a provider it has no
-configuration for, so without this the OpenAI SDK's embeddings through the Proxy (which always
-send `encoding_format`) needed `drop_params`, and `dimensions` was lost with it.
-
-In the Proxy, `openwebui_adapters.litellm.handler` in `custom_provider_map` imports this module.
-To register the facts when the Proxy starts, list `openwebui_adapters._litellm_models.register_at_start`
-in `litellm_settings.callbacks`: the Proxy looks it up while reading its config, which calls
-`register_models()` from `OPENWEBUI_SERVER_URL`/`OPENWEBUI_API_KEY` (a failure is logged, and the
-Proxy starts anyway).
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Final
 
 import litellm
-import litellm.main
-from litellm.integrations.custom_logger import CustomLogger
 
 from openwebui_adapters._client import OpenWebUIClient
 from openwebui_adapters._model_facts import ModelFacts
+from openwebui_adapters._settings import PROVIDER
+
+from ._embedding_params import declare_embedding_params
 
 __all__ = [
-    "EMBEDDING_PARAMS",
-    "PROVIDER",
-    "declare_embedding_params",
     "litellm_model_info",
     "model_names",
     "register_facts",
     "register_models",
     "remember_model",
 ]
-
-PROVIDER: Final = "openwebui"
-EMBEDDING_PARAMS: Final = ("encoding_format", "dimensions", "user")
-"""The OpenAI embedding parameters Open WebUI's `/api/embeddings` passes to its backends."""
 
 logger = logging.getLogger(__name__)
 
@@ -223,70 +206,4 @@ def remember_model(
         logger.debug("could not register %r with LiteLLM", name, exc_info=True)
 
 
-# -- the parameters the provider takes --------------------------------------------------------
-
-_EmbeddingParams = Callable[..., dict[str, Any]]
-
-
-def _with_declared_params(original: _EmbeddingParams) -> _EmbeddingParams:
-    @functools.wraps(original)
-    def get_optional_params_embeddings(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        if kwargs.get("custom_llm_provider") != PROVIDER:
-            return original(*args, **kwargs)
-        dropped = set(kwargs.get("additional_drop_params") or ())
-        declared = {
-            key: kwargs.pop(key)
-            for key in EMBEDDING_PARAMS
-            if kwargs.get(key) is not None and key not in dropped
-        }
-        # LiteLLM still handles everything else (extra_body, its own checks) as before.
-        return {**original(*args, **kwargs), **declared}
-
-    get_optional_params_embeddings.__openwebui_declared__ = True  # type: ignore[attr-defined]
-    return get_optional_params_embeddings
-
-
-def declare_embedding_params() -> bool:
-    """Make LiteLLM pass `EMBEDDING_PARAMS` to the `openwebui` provider instead of refusing them.
-
-    LiteLLM checks a custom provider's embedding parameters in `get_optional_params_embeddings`
-    (1.101 to 1.110 alike) and has no table to declare them in: the function `litellm.main`
-    calls is wrapped, for this provider only. Idempotent; False if LiteLLM has no such function
-    (then `drop_params: true` remains the way out).
-    """
-    original = getattr(litellm.main, "get_optional_params_embeddings", None)
-    if original is None:
-        return False
-    if not getattr(original, "__openwebui_declared__", False):
-        litellm.main.get_optional_params_embeddings = _with_declared_params(original)  # type: ignore[attr-defined]
-    return True
-
-
-declare_embedding_params()
-
-
-# -- the Proxy --------------------------------------------------------------------------------
-
-
-class _RegisteredAtStart(CustomLogger):
-    """What `litellm_settings.callbacks` loads; it logs nothing (its loading registered)."""
-
-
-_start_lock = threading.Lock()
-_at_start: _RegisteredAtStart | None = None
-
-
-def __getattr__(name: str) -> Any:
-    # The Proxy resolves `openwebui_adapters._litellm_models.register_at_start` with getattr while
-    # it reads its config, before it builds its Router: the moment to register the server's models.
-    global _at_start
-    if name != "register_at_start":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    with _start_lock:
-        if _at_start is None:
-            _at_start = _RegisteredAtStart()
-            try:
-                register_models()
-            except Exception:  # the Proxy still starts; models register after their first call
-                logger.warning("register_models() at Proxy start failed", exc_info=True)
-    return _at_start
+declare_embedding_params()  # the parameters `openwebui/` takes are known before the first call
