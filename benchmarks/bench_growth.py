@@ -28,6 +28,24 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from contenders import Run
+from report import Pair, Part, interval, labels, target_row
+from stats import Ratio, rotated
+
+NAME = "growth"
+# Quick, full: repetitions and least calls per turn of the conversation lengths; repetitions of
+# the stream lengths.
+PLAN = {"conversation": ((5, 3), (10, 4)), "stream": ((2,), (4,))}
+PAIRS = (
+    Pair("core", "httpx", 1.0, "core vs raw httpx"),
+    Pair("litellm_openwebui", "litellm_openai", 1.0, "LiteLLM openwebui/ vs openai/"),
+    Pair("langchain_openwebui", "langchain_openai", 1.0, "ChatOpenWebUI vs ChatOpenAI"),
+    Pair("smolagents_openwebui", "smolagents_openai", 1.0, "OpenWebUIModel vs OpenAIModel"),
+)
+PARTS = (
+    ("conversation", "Per call against conversation length", "message"),
+    ("stream", "Per stream against stream length", "chunk"),
+)
 CONVERSATION_LENGTHS = (10, 100, 1000)
 STREAM_LENGTHS = (100, 1000, 10000)
 TOOL = "get_weather"
@@ -106,11 +124,6 @@ def fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
     return my - b * mx, b
 
 
-def _rotated(items: list[Any], rep: int) -> list[Any]:
-    k = rep % len(items)
-    return items[k:] + items[:k]
-
-
 def _measure(
     active: list[Any],
     lengths: tuple[int, ...],
@@ -127,14 +140,14 @@ def _measure(
     """
     cpu_times, wall_times = _empty(active, lengths), _empty(active, lengths)
     for rep in range(reps):
-        for n in _rotated(list(lengths), rep):
+        for n in rotated(list(lengths), rep):
             gc.collect()
             made = dict.fromkeys((c.key for c in active), 0)
             spent = dict.fromkeys((c.key for c in active), 0.0)
 
             while turn := [
                 c
-                for c in _rotated(active, rep)
+                for c in rotated(active, rep)
                 if made[c.key] < MAX_PER_SLOT
                 and (made[c.key] < least or spent[c.key] < SLOT_SECONDS)
             ]:
@@ -198,7 +211,7 @@ def fits(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, floa
 
 def slope_ratio(
     samples: dict[str, dict[str, list[float]]], ours: str, theirs: str, rounds: int = 300
-) -> tuple[float, float, float] | None:
+) -> Ratio | None:
     """Slope(ours) / slope(theirs), with a 90% bootstrap interval."""
     if ours not in samples or theirs not in samples:
         return None
@@ -216,17 +229,33 @@ def slope_ratio(
     return point, ratios[int(rounds * 0.05)], ratios[int(rounds * 0.95) - 1]
 
 
-def render(
-    title: str,
-    unit: str,
-    data: dict[str, Any],
-    names: dict[str, str],
-    pairs: list[Any],
-    row: Callable[..., str],
-) -> tuple[list[str], list[str]]:
-    """(section lines, target rows) for one growth measurement."""
+def measure(run: Run) -> dict[str, Any]:
+    reps, batch = run.plan(PLAN["conversation"])
+    run.log("per call against conversation length")
+    conversation = bench_conversations(run.contenders, reps, batch)
+    conversation["config"] = {"reps": reps, "batch": batch}
+    (reps,) = run.plan(PLAN["stream"])
+    run.log("per stream against stream length")
+    streamed = bench_stream_lengths(run.contenders, reps)
+    streamed["config"] = {"reps": reps}
+    return {"conversation": conversation, "stream": streamed}
+
+
+def render(results: dict[str, Any]) -> Part:
+    growth = results.get("growth") or {}
+    part = Part()
+    for key, title, unit in PARTS:
+        if key in growth:
+            render_part(part, title, unit, growth[key], labels(results))
+    return part
+
+
+def render_part(
+    part: Part, title: str, unit: str, data: dict[str, Any], names: dict[str, str]
+) -> None:
+    """One growth measurement's lines and target rows, added to `part`."""
     lengths = [str(n) for n in data["lengths"]]
-    lines = [
+    part.lines += [
         f"## {title}",
         "",
         f"{data['config']['reps']} repetitions per contender and length, interleaved; each turn "
@@ -243,23 +272,21 @@ def render(
     wall = data.get("wall", {})
     for key, f in data["fits"].items():
         longest = wall.get(key, {}).get(lengths[-1])
-        lines.append(
+        part.lines.append(
             f"| {names.get(key, key)} | "
             + " | ".join(f"{f[n] * 1000:.3f}" for n in lengths)
             + f" | {f['a'] * 1000:.3f} | {f['b'] * 1e6:.3f} | "
             + (f"{statistics.median(longest) * 1000:.3f} |" if longest else "n/a |")
         )
-    lines += [
+    part.lines += [
         "",
         "| pair | slope ratio, ours / theirs (90% interval) | goal |",
         "| --- | --- | --- |",
     ]
-    targets = []
-    for pair in pairs:
+    for pair in PAIRS:
         r = slope_ratio(data["samples"], pair.ours, pair.theirs)
         if r is None:
             continue
-        lines.append(f"| {pair.name} | {r[0]:.2f}x ({r[1]:.2f}-{r[2]:.2f}) | <= 1.0x |")
-        targets.append(row(f"{title.lower()}: slope, {pair.name}", r, 1.0, higher=False))
-    lines.append("")
-    return lines, targets
+        part.lines.append(f"| {pair.name} | {interval(r)} | <= {pair.target}x |")
+        part.targets.append(target_row(f"{title.lower()}: slope, {pair.name}", r, pair.target))
+    part.lines.append("")

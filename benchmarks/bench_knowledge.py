@@ -33,6 +33,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from report import Part, check_row, interval, target_row
+from stats import ratio_interval
+
+NAME = "knowledge"
 ROOT = Path(__file__).resolve().parent.parent
 TIGHT_POLL = 0.025
 SEED_POLL = 2.0
@@ -134,8 +138,8 @@ class RequestCounter:
             counter.count += 1
             return await async_send(client, request, *args, **kwargs)
 
-        self._httpx.Client.send = send  # type: ignore[method-assign]
-        self._httpx.AsyncClient.send = asend  # type: ignore[method-assign]
+        self._httpx.Client.send = send  # type: ignore[method-assign,assignment]
+        self._httpx.AsyncClient.send = asend  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -239,9 +243,10 @@ def bench_knowledge(reps: int, log: Any, url: str | None, state_dir: str) -> dic
     return result
 
 
-def render(data: dict[str, Any], row: Any) -> tuple[list[str], list[str]]:
-    from run import ratio_interval  # type: ignore[import-not-found]
-
+def render(results: dict[str, Any]) -> Part:
+    data = results.get("knowledge")
+    if not data:
+        return Part()
     samples = data["samples"]
     lines = [
         "## Knowledge (real Open WebUI)",
@@ -268,20 +273,14 @@ def render(data: dict[str, Any], row: Any) -> tuple[list[str], list[str]]:
     targets = []
     server = samples["server"]
     if samples["seed"]:
-        low, high = ratio_interval(samples["seed"], server)
-        ratio = statistics.median(samples["seed"]) / statistics.median(server)
-        lines += ["", f"Seed loop / server: {ratio:.2f}x ({low:.2f}-{high:.2f})."]
+        lines += ["", f"Seed loop / server: {interval(ratio_interval(samples['seed'], server))}."]
+    upload = "knowledge: upload_file to a usable file / server's processing"
     if samples["ours"]:
-        low, high = ratio_interval(samples["ours"], server)
-        r = (statistics.median(samples["ours"]) / statistics.median(server), low, high)
-        targets.append(row("knowledge: upload_file to a usable file / server's processing", r, 1.1))
+        targets.append(target_row(upload, ratio_interval(samples["ours"], server), 1.1))
         usable = data.get("usable_at_return", [])
         lines += ["", f"Usable when `upload_file` returned: {sum(usable)} of {len(usable)}."]
     else:
-        targets.append(
-            "| knowledge: upload_file to a usable file / server's processing | n/a (no "
-            "upload_file yet) | <= 1.1x | n/a | not measured |"
-        )
+        targets.append(check_row(upload, "n/a (no upload_file yet)", "<= 1.1x", None))
     counts = data.get("collection_chat_requests")
     if isinstance(counts, int):  # results saved before the typed API was measured
         counts = {"an Open WebUI item": counts}
@@ -292,9 +291,13 @@ def render(data: dict[str, Any], row: Any) -> tuple[list[str], list[str]]:
         worst = max(steady.values())
         first = f"; a name's first use: {counts[FIRST_NAME]}" if FIRST_NAME in counts else ""
         targets.append(
-            f"| knowledge: requests for a chat with a collection (most over "
-            f"{len(steady)} ways of naming it{first}) | {worst} | 1 | n/a | "
-            f"{'met' if worst == 1 else '**missed**'} |"
+            check_row(
+                f"knowledge: requests for a chat with a collection (most over "
+                f"{len(steady)} ways of naming it{first})",
+                worst,
+                1,
+                worst == 1,
+            )
         )
     lines.append("")
-    return lines, targets
+    return Part(lines, targets)

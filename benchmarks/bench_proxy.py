@@ -17,7 +17,6 @@ import asyncio
 import importlib.util
 import json
 import os
-import random
 import secrets
 import shutil
 import signal
@@ -25,11 +24,19 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contenders import Run
+from report import Part, target_row
+from stats import percentile, ratio_interval
+
+NAME = "proxy"
+PLAN = ((3, 100), (6, 200))  # quick, full: rounds, requests per round and proxy
+CONCURRENCY = 50
 HOST = "127.0.0.1"
 READY_TIMEOUT = 300.0  # importing the proxy takes 25-35 s on a quiet machine, more when loaded
 STOP_TIMEOUT = 20.0
@@ -266,23 +273,6 @@ async def _load(
     return out
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def ratio_interval(
-    ours: list[float], theirs: list[float], stat: Any, rounds: int = 300
-) -> tuple[float, float, float]:
-    rng = random.Random(7)
-    point = stat(ours) / stat(theirs)
-    ratios = sorted(
-        stat(rng.choices(ours, k=len(ours))) / stat(rng.choices(theirs, k=len(theirs)))
-        for _ in range(rounds)
-    )
-    return point, ratios[int(rounds * 0.05)], ratios[int(rounds * 0.95) - 1]
-
-
 def bench_proxy(
     server_url: str, workdir: Path, rounds: int, per_round: int, concurrency: int, log: Any
 ) -> dict[str, Any]:
@@ -333,41 +323,59 @@ OTEL_NOTE = {
 }
 
 
-def render(data: dict[str, Any], row: Any) -> tuple[list[str], list[str]]:
+def measure(run: Run) -> dict[str, Any]:
+    rounds, per_round = run.plan(PLAN)
+    run.log("LiteLLM Proxy under load")
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix="bench-proxy-"))
+        return bench_proxy(run.url, workdir, rounds, per_round, CONCURRENCY, run.log)
+    except Exception as exc:  # reported, the rest of the run stands
+        return {"error": f"{type(exc).__name__}: {str(exc)[:600]}"}
+
+
+def render(results: dict[str, Any]) -> Part:
+    data = results.get("proxy")
+    if not data:
+        return Part()
+    if "error" in data:
+        return Part(["## LiteLLM Proxy under load", "", f"Failed: {data['error']}", ""])
     cfg = data["config"]
-    lines = [
-        "## LiteLLM Proxy under load",
-        "",
-        f"Two `litellm --config` processes (1 worker each) in front of the same server; an "
-        f"`httpx.AsyncClient` at concurrency {cfg['concurrency']}, {cfg['rounds']} rounds of "
-        f"{cfg['per_round']} requests per proxy and mode, alternating (streams: "
-        f"{cfg['stream_chunks']} content chunks + usage). Latency is per request, to the end of "
-        "the answer; requests/s is the median over rounds."
-        + OTEL_NOTE.get(cfg.get("opentelemetry_sdk"), ""),
-        "",
-        "| mode | proxy | requests/s | p50 ms | p99 ms | first chunk p50 ms | requests |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    targets = []
+    part = Part(
+        [
+            "## LiteLLM Proxy under load",
+            "",
+            f"Two `litellm --config` processes (1 worker each) in front of the same server; an "
+            f"`httpx.AsyncClient` at concurrency {cfg['concurrency']}, {cfg['rounds']} rounds of "
+            f"{cfg['per_round']} requests per proxy and mode, alternating (streams: "
+            f"{cfg['stream_chunks']} content chunks + usage). Latency is per request, to the end "
+            "of the answer; requests/s is the median over rounds."
+            + OTEL_NOTE.get(cfg.get("opentelemetry_sdk"), ""),
+            "",
+            "| mode | proxy | requests/s | p50 ms | p99 ms | first chunk p50 ms | requests |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+    )
     for mode, per in data["stats"].items():
         for name, s in per.items():
-            lines.append(
+            part.lines.append(
                 f"| {mode} | {LABELS[name]} | {s['rps']:.0f} | {s['p50'] * 1000:.1f} | "
                 f"{s['p99'] * 1000:.1f} | {s['first_p50'] * 1000:.1f} | {s['requests']} |"
             )
         ours, theirs = data["samples"][mode]["openwebui"], data["samples"][mode]["openai"]
-        rps = ratio_interval(ours["rps"], theirs["rps"], statistics.median)
-        p50 = ratio_interval(ours["end"], theirs["end"], lambda v: percentile(v, 0.5))
-        p99 = ratio_interval(ours["end"], theirs["end"], lambda v: percentile(v, 0.99))
         what = "non-streamed" if mode == "chat" else "streamed"
-        targets.append(
-            row(f"Proxy {what}: requests/s, openwebui/ / openai/", rps, 1.1, higher=True)
-        )
-        targets.append(
-            row(f"Proxy {what}: p50 latency, openwebui/ / openai/", p50, 1.0, higher=False)
-        )
-        targets.append(
-            row(f"Proxy {what}: p99 latency, openwebui/ / openai/", p99, 1.0, higher=False)
-        )
-    lines.append("")
-    return lines, targets
+        for measured, samples, stat, goal in (
+            ("requests/s", "rps", statistics.median, 1.1),
+            ("p50 latency", "end", lambda v: percentile(v, 0.5), 1.0),
+            ("p99 latency", "end", lambda v: percentile(v, 0.99), 1.0),
+        ):
+            r = ratio_interval(ours[samples], theirs[samples], stat, rounds=300, seed=7)
+            part.targets.append(
+                target_row(
+                    f"Proxy {what}: {measured}, openwebui/ / openai/",
+                    r,
+                    goal,
+                    higher=measured == "requests/s",
+                )
+            )
+    part.lines.append("")
+    return part
