@@ -173,7 +173,9 @@ def render(name: str, run: Path, owui: str) -> Path:
 
 
 @contextlib.contextmanager
-def running(command: list[str], run: Path, name: str, pid_file: str | None = None) -> Iterator[None]:
+def running(
+    command: list[str], run: Path, name: str, pid_file: str | None = None
+) -> Iterator[None]:
     """Start a server (daemonising ones write pid_file), yield, then stop exactly that PID."""
     log = (run / f"{name}.out").open("w")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=run)
@@ -214,11 +216,20 @@ def main() -> None:
                 Case("nginx", "http_to_https_port", 18444, "/api/chat/completions"),
                 Case("nginx", "owui_put", 18081, "/owui/api/chat/completions", method="PUT"),
                 # Open WebUI's own unhandled error (Starlette's plain 500), with a real key
-                Case("nginx", "owui_crash", 18081, "/owui/api/embeddings", body=EMBED, key=OWUI_KEY),
+                Case(
+                    "nginx", "owui_crash", 18081, "/owui/api/embeddings", body=EMBED, key=OWUI_KEY
+                ),
             ],
         ),
         "caddy": (
-            ["caddy", "run", "--adapter", "caddyfile", "--config", str(render("Caddyfile", run, owui))],
+            [
+                "caddy",
+                "run",
+                "--adapter",
+                "caddyfile",
+                "--config",
+                str(render("Caddyfile", run, owui)),
+            ],
             None,
             [
                 *proxy_cases("caddy", 18181),
@@ -253,7 +264,13 @@ def main() -> None:
             proxy_cases("traefik", 18481),
         ),
         "envoy": (
-            [str(BIN / "envoy"), "-c", str(render("envoy.yaml", run, owui)), "--log-level", "error"],
+            [
+                str(BIN / "envoy"),
+                "-c",
+                str(render("envoy.yaml", run, owui)),
+                "--log-level",
+                "error",
+            ],
             None,
             [
                 *proxy_cases("envoy", 18581),
