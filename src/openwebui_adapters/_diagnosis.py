@@ -69,10 +69,6 @@ _CONTEXT_OVERFLOW = re.compile(
     r"|exceeds? the (?:model's )?context|input is too long",
     re.IGNORECASE,
 )
-# nginx's and Go's (Caddy's, Traefik's) answers to plain HTTP sent to a TLS port.
-_PLAIN_HTTP_TO_TLS = re.compile(
-    r"plain HTTP request was sent to HTTPS port|HTTP request to an HTTPS server", re.IGNORECASE
-)
 
 # One table: Open WebUI's status -> (error class, message). The special cases below refine it.
 _STATUS_TABLE: dict[int, tuple[type[OpenWebUIError], str]] = {
@@ -151,24 +147,23 @@ def _text(response: httpx.Response) -> str:
 def responder(response: httpx.Response) -> Responder:
     """Who sent this answer: Open WebUI, or what stands in front of it."""
     return identify(
-        response.status_code,
-        response.headers,
-        _text(response),
-        request_url=_url(response) or "",
-        location=response.headers.get("location"),
+        response.status_code, response.headers, _text(response), request_url=_url(response) or ""
     )
 
 
-def _size(response: httpx.Response) -> str:
-    """How much the request carried, for a message about a size limit."""
+def _sent(response: httpx.Response) -> int | None:
+    """How many bytes the request carried, when it said."""
     try:
         sent = response.request.headers.get("content-length")
     except RuntimeError:
-        sent = None
-    if not sent or not sent.isdigit():
+        return None
+    return int(sent) if sent and sent.isdigit() else None
+
+
+def _size(sent: int | None) -> str:
+    if sent is None:
         return "the request"
-    size = int(sent)
-    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size} bytes"
+    return f"{sent / 1_000_000:.1f} MB" if sent >= 100_000 else f"{sent} bytes"
 
 
 def _front_error(
@@ -196,8 +191,8 @@ def _front_error(
     if status == 413:
         limit = " (nginx: client_max_body_size, 1 MB by default)" if who.name == "nginx" else ""
         return RequestTooLargeError(
-            f"{front} refused {_size(response)} as too large (413): its body limit{limit} is "
-            "below it",
+            f"{front} refused {_size(_sent(response))} as too large (413): its body "
+            f"limit{limit} is below it",
             **common,
         )
     if status == 403:
@@ -208,7 +203,7 @@ def _front_error(
             hint=f"ask whoever runs {who.name or 'the proxy'} to let this client reach /api/",
             **common,
         )
-    if status == 400 and _PLAIN_HTTP_TO_TLS.search(_text(response)):
+    if status == 400 and who.wants_https:
         return SchemeMismatchError(
             f"{front} speaks HTTPS at this port and got plain HTTP (400){evidence}",
             hint="use https:// in {server_url}",
@@ -228,9 +223,16 @@ def _front_error(
             **common,
         )
     if status >= 500:
+        sent = _sent(response) or 0
+        large = (
+            f"; or, as {_size(sent)} were sent, its body limit refused them (Caddy answers that "
+            "with 502)"
+            if sent >= 1_000_000
+            else ""
+        )
         return ServerError(
             f"{front} could not reach Open WebUI (HTTP {status}){evidence}: it is down or "
-            "restarting",
+            f"restarting{large}",
             hint=f"retry later; if it lasts, tell the admin that Open WebUI behind "
             f"{who.name or 'the proxy'} does not answer",
             **common,

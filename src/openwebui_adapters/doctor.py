@@ -25,7 +25,6 @@ from ._client import OpenWebUIClient
 from ._connection import get_connection
 from ._diagnosis import error_from_response, responder, tls_failure
 from ._discovery import VERSION_PATH, open_webui_version, walk
-from ._front import front_of
 from ._pasted import describe_session_token, session_token_claims, split_userinfo, strip_pasted
 from ._plan import Plan
 from ._server_versions import tested_range, untested_note
@@ -265,7 +264,7 @@ class Doctor:
             if isinstance(error, RouteError):
                 raise self._route_error(url, response, error)
             raise error
-        self._front = front_of(response.headers)
+        self._front = ", ".join(responder(response).front) or None
         note = untested_note(version)
         if note:
             self._notes["open webui"] = note
