@@ -123,11 +123,11 @@ STUB_BANNER = (
 )
 
 
-def _stack_module() -> ModuleType:
-    """stack/run.py, imported from its path (it is a script beside the package)."""
-    name = "openwebui_stack_run"
+def _stack_module(script: str = "run") -> ModuleType:
+    """stack/<script>.py, imported from its path (it is a script beside the package)."""
+    name = f"openwebui_stack_{script}"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "stack" / "run.py")
+        spec = importlib.util.spec_from_file_location(name, ROOT / "stack" / f"{script}.py")
         assert spec is not None
         assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -188,6 +188,19 @@ def stack(session: nox.Session) -> None:
 INTEGRATION = ["-m", "vcr or live"]
 
 
+def _install_edge(session: nox.Session) -> None:
+    """nginx and Caddy for tests/live/edge (`stack/edge.py install`: apt-get as root), best effort.
+
+    Where they cannot be installed, those tests skip with the reason logged here.
+    """
+    try:
+        unavailable = _stack_module("edge").install(log=session.log)
+    except OSError as error:
+        unavailable = {"nginx and caddy": f"install failed: {error}"}
+    for proxy, reason in unavailable.items():
+        session.log(f"tests/live/edge will skip {proxy}: {reason}")
+
+
 @nox.session(python=PYTHON)
 def live(session: nox.Session) -> None:
     """The integration tests against a real Open WebUI (OPENWEBUI_SERVER_URL, else the local stack).
@@ -195,6 +208,7 @@ def live(session: nox.Session) -> None:
     OPENWEBUI_STACK_REAL_MODEL=1 adds a real small model to the local stack (see stack/README.md).
     """
     install_project(session, "all,test,proxy,live")
+    _install_edge(session)
     with _server(session) as env:
         session.run(
             "pytest",

@@ -577,16 +577,22 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def stop_pids(pids: dict[str, int], log: Log = _stderr) -> None:
-    """SIGTERM each recorded process that is still ours, wait, then SIGKILL what remains."""
-    running = {name: pid for name, pid in pids.items() if alive(pid, MARKERS.get(name, ""))}
+def stop_pids(
+    pids: dict[str, int], log: Log = _stderr, markers: dict[str, str] | None = None
+) -> None:
+    """SIGTERM each recorded process that is still ours, wait, then SIGKILL what remains.
+
+    `markers` (name -> a word of its command line) defaults to the stack's own MARKERS.
+    """
+    markers = MARKERS if markers is None else markers
+    running = {name: pid for name, pid in pids.items() if alive(pid, markers.get(name, ""))}
     for pid in running.values():
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
     while running and time.monotonic() < deadline:
         for name, pid in list(running.items()):
             _reap(pid)
-            if not alive(pid, MARKERS.get(name, "")):
+            if not alive(pid, markers.get(name, "")):
                 del running[name]
         time.sleep(0.1)
     for name, pid in running.items():

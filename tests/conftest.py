@@ -12,11 +12,9 @@ means record and `--disable-recording` means live.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import socket
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 import pytest
 
 import vcr_support
+from stack_scripts import load_stack_script
 
 # LiteLLM fetches its price list at import unless told to use the copy it ships with; the suite
 # is offline (nox sets this too, plain `pytest` needs it here).
@@ -64,15 +63,7 @@ class OWUISettings:
 
 def load_stack() -> ModuleType:
     """stack/run.py as a module (it is a script beside the package, not part of it)."""
-    name = "openwebui_stack_run"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "stack" / "run.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_stack_script("run")
 
 
 # --- mode --------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ streamed and not: the live suite and the recordings depend on these answers.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import subprocess
@@ -21,20 +20,14 @@ from typing import Any
 
 import pytest
 
+from stack_scripts import load_stack_script
+
 SCRIPT = Path(__file__).resolve().parents[2] / "stack" / "upstream.py"
 
 
 def load_upstream() -> ModuleType:
     """stack/upstream.py as a module (a script beside the package, not part of it)."""
-    name = "openwebui_stack_upstream"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SCRIPT)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_stack_script("upstream")
 
 
 @pytest.fixture(scope="module")
