@@ -61,6 +61,7 @@ __all__ = [
     "KnowledgeRef",
     "UploadedFile",
     "citations_from_query",
+    "existing_knowledge",
     "explain_processing_failure",
     "file_items",
     "match_knowledge",
@@ -376,13 +377,24 @@ def match_knowledge(ref: str, bases: Sequence[KnowledgeBase]) -> KnowledgeBase |
         if len(found) == 1:
             return found[0]
         if found:
-            raise KnowledgeError(
-                f"{len(found)} knowledge bases are named {ref!r}: "
-                + ", ".join(base.id for base in found),
-                setting=KNOWLEDGE_SETTING,
-                hint="pass the id of the one you mean",
-            )
+            raise _ambiguous(ref, found)
     return None
+
+
+def _ambiguous(ref: str, found: Sequence[KnowledgeBase]) -> KnowledgeError:
+    return KnowledgeError(
+        f"{len(found)} knowledge bases are named {ref!r}: " + ", ".join(base.id for base in found),
+        setting=KNOWLEDGE_SETTING,
+        hint="pass the id of the one you mean",
+    )
+
+
+def existing_knowledge(name: str, bases: Sequence[KnowledgeBase]) -> KnowledgeBase | None:
+    """The one base named exactly `name`, or None; several of that name raise KnowledgeError."""
+    found = [base for base in bases if base.name == name]
+    if len(found) > 1:
+        raise _ambiguous(name, found)
+    return found[0] if found else None
 
 
 def suggest_knowledge(ref: str, bases: Sequence[KnowledgeBase], limit: int = 5) -> list[str]:
@@ -980,8 +992,13 @@ class KnowledgeMethods:
         )
 
     # -- knowledge bases ---------------------------------------------------------------------
-    def create_knowledge(self, name: str, *, description: str = "") -> KnowledgeBase:
-        """Create a knowledge base (names need not be unique: the id identifies it)."""
+    def create_knowledge(
+        self, name: str, *, description: str = "", exist_ok: bool = False
+    ) -> KnowledgeBase:
+        """Create a knowledge base (names need not be unique: the id identifies it). With
+        `exist_ok`, the one base already named `name` is returned instead, if there is one."""
+        if exist_ok and (found := existing_knowledge(name, self.list_knowledge())) is not None:
+            return found
         payload = self.sender.request_json(
             "POST", KNOWLEDGE_PATH + "/create", {"name": name, "description": description}
         )
@@ -989,8 +1006,15 @@ class KnowledgeMethods:
         _cache(self.connection).add(base)
         return base
 
-    async def acreate_knowledge(self, name: str, *, description: str = "") -> KnowledgeBase:
+    async def acreate_knowledge(
+        self, name: str, *, description: str = "", exist_ok: bool = False
+    ) -> KnowledgeBase:
         """The async twin of `create_knowledge`."""
+        if (
+            exist_ok
+            and (found := existing_knowledge(name, await self.alist_knowledge())) is not None
+        ):
+            return found
         payload = await self.sender.arequest_json(
             "POST", KNOWLEDGE_PATH + "/create", {"name": name, "description": description}
         )
