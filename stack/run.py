@@ -139,6 +139,9 @@ MODELS = {
     "custom_name": "Team Assistant",
     "embed_openai": "stub-embed",
     "embed_ollama": "stub-embed-ollama:latest",
+    # The names the docs' snippets use (an Ollama chat model and an embedding model).
+    "docs_chat": "llama3.2:latest",
+    "docs_embed": "nomic-embed-text:latest",
 }
 # The prompt Open WebUI puts around retrieved chunks, before the user's last message.
 RAG_TEMPLATE = "Answer from the context.\n<context>\n{{CONTEXT}}\n</context>\n"
@@ -723,7 +726,9 @@ def _provision(server_url: str, log_file: Path, real_model: str | None = None) -
     api_key = str(body["api_key"])
 
     # The server lists models by asking the upstream; the custom model needs its base listed.
-    wanted = {MODELS["openai"], MODELS["ollama"], MODELS["embed_openai"]}
+    wanted = {
+        MODELS[key] for key in ("openai", "ollama", "embed_openai", "docs_chat", "docs_embed")
+    }
     if real_model is not None:
         wanted.add(real_model)
     ids: set[str] = set()
