@@ -4,10 +4,12 @@ say, for the first one that fails, which setting to change."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import logging
 import os
 import socket
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +19,7 @@ import httpx
 from .catalog import ModelInfo
 from .client import OpenWebUIClient
 from .connection import get_connection
-from .discovery import walk, walk_timeout
+from .discovery import walk, walk_timeout, warn_once_if_session_token
 from .errors import (
     SERVER_URL,
     AuthenticationError,
@@ -33,6 +35,7 @@ from .errors import (
     error_from_transport,
     is_html,
 )
+from .model_facts import facts_for
 from .pasted import describe_session_token, session_token_claims, split_userinfo, strip_pasted
 from .server_versions import tested_range, untested_note
 from .settings import Settings
@@ -40,6 +43,42 @@ from .tls import Verify
 
 PROMPT = "Reply with the single word OK."
 DOCTOR_CHAT_TIMEOUT = 120.0
+
+
+def default_model(models: Sequence[ModelInfo]) -> ModelInfo:
+    """The model to use when none is named (the doctor's and `chat`'s): the first listed that is
+    not for embeddings, by what the list says or its name; ModelNotFoundError if there is none."""
+    if not models:
+        raise ModelNotFoundError(
+            "The server lists no models for this key",
+            setting=None,
+            hint="ask the Open WebUI admin to grant this user access to models",
+        )
+
+    def embedding_only(model: ModelInfo) -> bool:
+        caps = facts_for(model.id, models).capabilities
+        return bool(caps.embedding and not caps.chat) or "embed" in model.id.casefold()
+
+    return next((m for m in models if not embedding_only(m)), models[0])
+
+
+def no_model_note(model_id: str) -> str:
+    return f"no model given (--model or OPENWEBUI_MODEL); using {model_id!r}"
+
+
+@contextlib.contextmanager
+def _session_token_unlogged() -> Iterator[None]:
+    """The doctor prints a session token's note itself: keep the client from logging it too."""
+    logger = logging.getLogger(__package__)  # the package logs under its own name
+
+    def not_the_note(record: logging.LogRecord) -> bool:
+        return record.funcName != warn_once_if_session_token.__name__
+
+    logger.addFilter(not_the_note)
+    try:
+        yield
+    finally:
+        logger.removeFilter(not_the_note)
 
 
 @dataclass(frozen=True)
@@ -174,15 +213,16 @@ class Doctor:
 
     def check_server(self) -> str:
         assert self.settings is not None
-        self.client = OpenWebUIClient(
-            self._given_url(),  # a proxy's user:password@ included
-            self.settings.api_key,
-            timeout=min(self.settings.timeout, DOCTOR_CHAT_TIMEOUT),
-            connect_timeout=self.settings.connect_timeout,
-            max_retries=0,
-            verify=self.settings.verify,
-            api_key_header=self.settings.api_key_header,
-        )
+        with _session_token_unlogged():  # the `api key` check's note says it
+            self.client = OpenWebUIClient(
+                self._given_url(),  # a proxy's user:password@ included
+                self.settings.api_key,
+                timeout=min(self.settings.timeout, DOCTOR_CHAT_TIMEOUT),
+                connect_timeout=self.settings.connect_timeout,
+                max_retries=0,
+                verify=self.settings.verify,
+                api_key_header=self.settings.api_key_header,
+            )
         url = self.client.connection.url("/api/version")
         try:
             response = self.client.connection.client.get(
@@ -249,20 +289,15 @@ class Doctor:
         return "the server accepted the API key"
 
     def check_models(self) -> str:
-        if not self._models:
-            raise ModelNotFoundError(
-                "The server lists no models for this key",
-                setting=None,
-                hint="ask the Open WebUI admin to grant this user access to models",
-            )
+        default_model(self._models)  # the key sees at least one model
         backends = sorted({m.backend for m in self._models})
         return f"{len(self._models)} models ({', '.join(backends)})"
 
     def check_model(self) -> str:
         assert self.client is not None
         if not self.model:
-            self.model_id = self._models[0].id
-            return f"no model given (--model or OPENWEBUI_MODEL); using {self.model_id!r}"
+            self.model_id = default_model(self._models).id
+            return no_model_note(self.model_id)
         self.model_id = self.client.resolve_model(self.model)
         if self.model_id == self.model:
             return f"{self.model!r} is on the server"
@@ -333,4 +368,4 @@ def format_result(result: CheckResult) -> str:
     return line
 
 
-__all__ = ["CheckResult", "Doctor", "format_result"]
+__all__ = ["CheckResult", "Doctor", "default_model", "format_result", "no_model_note"]
