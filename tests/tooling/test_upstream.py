@@ -248,7 +248,7 @@ def test_openai_models(base_url: str) -> None:
     status, _, body = request(base_url, "/v1/models")
     data = json.loads(body)
     assert status == 200
-    assert [m["id"] for m in data["data"]] == ["stub-gpt", "stub-embed"]
+    assert [m["id"] for m in data["data"]] == ["stub-gpt", "stub-embed", "gpt-4o-mini"]
     assert all(m["object"] == "model" for m in data["data"])
 
 
