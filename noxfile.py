@@ -53,6 +53,16 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The docs site into site/, strict: a broken link or API name fails (`-- serve` to preview)."""
+    install_project(session, "docs")
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", *session.posargs[1:])
+        return
+    session.run("mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package."""
     install_project(session, "all,test,typecheck")
@@ -194,7 +204,7 @@ def live(session: nox.Session) -> None:
 
     OPENWEBUI_STACK_REAL_MODEL=1 adds a real small model to the local stack (see stack/README.md).
     """
-    install_project(session, "all,test,proxy,live")
+    install_project(session, "all,test,proxy,live,docs")  # docs: the snippet test's tools
     with _server(session) as env:
         session.run(
             "pytest",
