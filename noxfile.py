@@ -124,12 +124,13 @@ def compat(session: nox.Session, end: str) -> None:
 # --- a real Open WebUI: stack/run.py (standard library only, so it runs inside nox itself) -------
 
 ROOT = Path(__file__).resolve().parent
-LOCAL_MODEL = "stub-gpt"
+LOCAL_MODEL = "llama3.2"  # the docs' name for the stack's Ollama model llama3.2:latest
 LOCAL_DISPLAY_NAME = "Team Assistant"  # the stack's workspace model, whose id is team-assistant
 STUB_BANNER = (
     "No OPENWEBUI_SERVER_URL given: this is a real Open WebUI on 127.0.0.1 whose model backend is a "
-    "deterministic stub (it echoes prompts and scripts tool calls), so the answers are canned; "
-    "what the demo shows is the package's own work: routes, model ids, errors, doctor, adapters."
+    "deterministic stub (it echoes prompts and scripts tool calls), so the answers are canned and "
+    "marked [scripted local model]; what the demo shows is the package's own work: routes, model "
+    "ids, errors, doctor, adapters."
 )
 
 
@@ -156,6 +157,7 @@ def _local_stack(session: nox.Session) -> Iterator[dict[str, str]]:
                 **state.env(),
                 "OPENWEBUI_MODEL": LOCAL_MODEL,
                 "OPENWEBUI_DEMO_DISPLAY_NAME": LOCAL_DISPLAY_NAME,
+                "OPENWEBUI_DEMO_SCRIPTED": "1",  # the examples label the stub's answers
             }
     except stack_run.StackError as error:
         session.error(f"the local Open WebUI stack: {error}")
