@@ -113,7 +113,7 @@ FLOOR_TEST_PINS: list[str] = []
     ids=[f"{end}-{Path(python).name.removeprefix('python')}" for python, end in COMPAT_ENDS],
 )
 def compat(session: nox.Session, end: str) -> None:
-    """The offline suite and mypy at both ends of every declared range (README: Compatibility)."""
+    """The offline suite and mypy at both ends of every declared range (docs/compatibility.md)."""
     pins = [*declared_floors(), *FLOOR_TEST_PINS] if end == "floor" else []
     install_project(session, "all,test,typecheck", *pins)
     session.run("uv", "pip", "list", "--python", session.virtualenv.location, silent=False)
