@@ -157,7 +157,6 @@ def _local_stack(session: nox.Session) -> Iterator[dict[str, str]]:
                 **state.env(),
                 "OPENWEBUI_MODEL": LOCAL_MODEL,
                 "OPENWEBUI_DEMO_DISPLAY_NAME": LOCAL_DISPLAY_NAME,
-                "OPENWEBUI_DEMO_SCRIPTED": "1",  # the examples label the stub's answers
             }
     except stack_run.StackError as error:
         session.error(f"the local Open WebUI stack: {error}")
@@ -242,6 +241,7 @@ def demo(session: nox.Session) -> None:
     with _server(session) as env:
         if "OPENWEBUI_DEMO_DISPLAY_NAME" in env:
             session.log(STUB_BANNER)
+            env = {**env, "OPENWEBUI_DEMO_SCRIPTED": "1"}  # the examples label the stub's answers
         for example in examples:
             name = str(example.relative_to(ROOT))
             session.log(f"--- {name}")

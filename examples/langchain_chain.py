@@ -61,7 +61,7 @@ def main() -> None:
 
     print("3. a tool call, run, and answered")
     with_tools = model.bind_tools([get_weather])
-    question = HumanMessage("What is the weather in 'Paris'?")
+    question = HumanMessage("What is the weather in Paris?")
     call = with_tools.invoke([question])
     if call.tool_calls:
         print(
