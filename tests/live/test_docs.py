@@ -11,10 +11,13 @@ base of one name) fails here, its traceback pointing at the Markdown line. A blo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from openwebui_adapters import OpenWebUIClient
 
 find = pytest.importorskip(
     "pytest_examples.find_examples",
@@ -35,6 +38,18 @@ FRAGMENT = "fragment"
 READER_UNSET = ("OPENWEBUI_MODEL", "OPENWEBUI_API_KEY_HEADER", "OPENWEBUI_VERIFY")
 
 pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _server_left_as_found(owui_target: Any) -> Iterator[None]:
+    """The knowledge bases the snippets make are deleted after them (other tests list bases)."""
+    client = OpenWebUIClient(owui_target.server_url, owui_target.api_key)
+    before = {base.id for base in client.list_knowledge()}
+    yield
+    for base in client.list_knowledge():
+        if base.id not in before:
+            client.delete_knowledge(base)
+    client.close()
 
 
 def run(example: Any) -> None:
