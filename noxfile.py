@@ -53,6 +53,16 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The docs site into site/, strict: a broken link or API name fails (`-- serve` to preview)."""
+    install_project(session, "docs")
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", *session.posargs[1:])
+        return
+    session.run("mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package."""
     install_project(session, "all,test,typecheck")
@@ -103,7 +113,7 @@ FLOOR_TEST_PINS: list[str] = []
     ids=[f"{end}-{Path(python).name.removeprefix('python')}" for python, end in COMPAT_ENDS],
 )
 def compat(session: nox.Session, end: str) -> None:
-    """The offline suite and mypy at both ends of every declared range (README: Compatibility)."""
+    """The offline suite and mypy at both ends of every declared range (docs/compatibility.md)."""
     pins = [*declared_floors(), *FLOOR_TEST_PINS] if end == "floor" else []
     install_project(session, "all,test,typecheck", *pins)
     session.run("uv", "pip", "list", "--python", session.virtualenv.location, silent=False)
@@ -114,12 +124,13 @@ def compat(session: nox.Session, end: str) -> None:
 # --- a real Open WebUI: stack/run.py (standard library only, so it runs inside nox itself) -------
 
 ROOT = Path(__file__).resolve().parent
-LOCAL_MODEL = "stub-gpt"
+LOCAL_MODEL = "llama3.2"  # the docs' name for the stack's Ollama model llama3.2:latest
 LOCAL_DISPLAY_NAME = "Team Assistant"  # the stack's workspace model, whose id is team-assistant
 STUB_BANNER = (
     "No OPENWEBUI_SERVER_URL given: this is a real Open WebUI on 127.0.0.1 whose model backend is a "
-    "deterministic stub (it echoes prompts and scripts tool calls), so the answers are canned; "
-    "what the demo shows is the package's own work: routes, model ids, errors, doctor, adapters."
+    "deterministic stub (it echoes prompts and scripts tool calls), so the answers are canned and "
+    "marked [scripted local model]; what the demo shows is the package's own work: routes, model "
+    "ids, errors, doctor, adapters."
 )
 
 
@@ -207,7 +218,7 @@ def live(session: nox.Session) -> None:
 
     OPENWEBUI_STACK_REAL_MODEL=1 adds a real small model to the local stack (see stack/README.md).
     """
-    install_project(session, "all,test,proxy,live")
+    install_project(session, "all,test,proxy,live,docs")  # docs: the snippet test's tools
     _install_edge(session)
     with _server(session) as env:
         session.run(
@@ -244,6 +255,7 @@ def demo(session: nox.Session) -> None:
     with _server(session) as env:
         if "OPENWEBUI_DEMO_DISPLAY_NAME" in env:
             session.log(STUB_BANNER)
+            env = {**env, "OPENWEBUI_DEMO_SCRIPTED": "1"}  # the examples label the stub's answers
         for example in examples:
             name = str(example.relative_to(ROOT))
             session.log(f"--- {name}")

@@ -2,7 +2,7 @@
 
     export OPENWEBUI_SERVER_URL=https://chat.example.com   # the address you open in the browser
     export OPENWEBUI_API_KEY=sk-...                        # Settings > Account > API keys
-    export OPENWEBUI_MODEL=llama3.1:8b                     # optional; default "stub-gpt"
+    export OPENWEBUI_MODEL=llama3.1:8b                     # optional; default "llama3.2"
     python examples/core_tour.py
 
 (`python stack/run.py start` then `eval "$(python stack/run.py env)"` gives a local server.)
@@ -22,7 +22,10 @@ from openwebui_adapters.doctor import Doctor, format_result
 from openwebui_adapters.errors import AuthenticationError, ModelNotFoundError, OpenWebUIError
 
 SERVER = os.environ.get("OPENWEBUI_SERVER_URL", "")
-MODEL = os.environ.get("OPENWEBUI_MODEL", "stub-gpt")
+MODEL = os.environ.get("OPENWEBUI_MODEL", "llama3.2")
+# `nox -s demo` runs this against a local server whose model is a scripted stand-in (it echoes,
+# calls the tools it is offered, fills schemas with samples): its answers are labelled there.
+SCRIPTED = "[scripted local model] " if os.environ.get("OPENWEBUI_DEMO_SCRIPTED") else ""
 # The local demo stack has a workspace model whose display name differs from its id.
 DISPLAY_NAME = os.environ.get("OPENWEBUI_DEMO_DISPLAY_NAME")
 
@@ -43,16 +46,21 @@ def fail(why: str) -> int:
 
 
 def main() -> int:
+    print("Shows: what the core does with a pasted URL, a model name as people write it, a typo,")
+    print(
+        "       a wrong key, and the doctor's walk through every layer (no framework, httpx only)"
+    )
     print("1. A URL pasted with an API path is reduced to the server")
     pasted = SERVER.rstrip("/") + "/ollama/v1"
     client = OpenWebUIClient(pasted)
     print(f"   given {pasted!r} -> calls go to {client.settings.server_url}/api/chat/completions")
-    print(f"   answer: {answer_of(ask(client, MODEL, 'Hello from a pasted URL'))!r}")
+    print(f"   answer: {SCRIPTED}{answer_of(ask(client, MODEL, 'Hello from a pasted URL'))!r}")
 
     print("2. A model written as a person writes it finds its id")
     for written in [MODEL.upper(), *([DISPLAY_NAME] if DISPLAY_NAME else [])]:
         answer = answer_of(ask(client, written, "Which model am I talking to?"))
-        print(f"   {written!r} -> sent as {client.resolve_model(written)!r}; answer: {answer!r}")
+        sent = client.resolve_model(written)
+        print(f"   {written!r} -> sent as {sent!r}; answer: {SCRIPTED}{answer!r}")
 
     print("3. A misspelled model is answered with the closest ids")
     typo = MODEL[:-1] if len(MODEL) > 3 else MODEL + "x"

@@ -2,7 +2,7 @@
 
     export OPENWEBUI_SERVER_URL=https://chat.example.com   # the address you open in the browser
     export OPENWEBUI_API_KEY=sk-...                        # Settings > Account > API keys
-    export OPENWEBUI_MODEL=llama3.2:latest                 # optional; default "stub-gpt"
+    export OPENWEBUI_MODEL=llama3.2:latest                 # optional; default "llama3.2"
     python examples/langchain_chain.py
 
 (`python stack/run.py start` then `eval "$(python stack/run.py env)"` gives a local server.)
@@ -23,6 +23,10 @@ from pydantic import BaseModel, Field
 from openwebui_adapters.errors import OpenWebUIError
 from openwebui_adapters.langchain import ChatOpenWebUI
 
+# `nox -s demo` runs this against a local server whose model is a scripted stand-in (it echoes,
+# calls the tools it is offered, fills schemas with samples): its answers are labelled there.
+SCRIPTED = "[scripted local model] " if os.environ.get("OPENWEBUI_DEMO_SCRIPTED") else ""
+
 
 @tool
 def get_weather(city: str) -> str:
@@ -39,17 +43,18 @@ class Person(BaseModel):
 
 def main() -> None:
     # base_url and api_key come from OPENWEBUI_SERVER_URL and OPENWEBUI_API_KEY.
-    model = ChatOpenWebUI(model=os.environ.get("OPENWEBUI_MODEL", "stub-gpt"), temperature=0)
+    print("Shows: ChatOpenWebUI in a chain, streamed, calling a tool, and filling a pydantic model")
+    model = ChatOpenWebUI(model=os.environ.get("OPENWEBUI_MODEL", "llama3.2"), temperature=0)
 
     print("1. prompt | model | parser")
     prompt = ChatPromptTemplate.from_messages(
         [("system", "Answer in one sentence."), ("user", "What is {topic}?")]
     )
     chain = prompt | model | StrOutputParser()
-    print("  ", chain.invoke({"topic": "Open WebUI"}))
+    print("  ", SCRIPTED + chain.invoke({"topic": "Open WebUI"}))
 
     print("2. a streamed answer")
-    print("   ", end="")
+    print(f"   {SCRIPTED}", end="")
     for chunk in model.stream("Count from one to five."):
         print(chunk.text, end="", flush=True)
     print()
@@ -59,15 +64,19 @@ def main() -> None:
     question = HumanMessage("What is the weather in Paris?")
     call = with_tools.invoke([question])
     if call.tool_calls:
-        print("   the model called:", call.tool_calls[0]["name"], call.tool_calls[0]["args"])
+        print(
+            f"   {SCRIPTED}the model called:",
+            call.tool_calls[0]["name"],
+            call.tool_calls[0]["args"],
+        )
         result = get_weather.invoke(call.tool_calls[0])
-        print("  ", with_tools.invoke([question, call, result]).text)
+        print("  ", SCRIPTED + with_tools.invoke([question, call, result]).text)
     else:
         print("   the model answered without the tool:", call.text)
 
     print("4. structured output")
     person = model.with_structured_output(Person).invoke("Ada Lovelace was 36.")
-    print("  ", repr(person))
+    print("  ", SCRIPTED + repr(person))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     export OPENWEBUI_SERVER_URL=https://chat.example.com   # the address you open in the browser
     export OPENWEBUI_API_KEY=sk-...                        # Settings > Account > API keys
-    export OPENWEBUI_MODEL=llama3.1:8b                     # optional; default "stub-gpt"
+    export OPENWEBUI_MODEL=llama3.1:8b                     # optional; default "llama3.2"
     python examples/litellm_quickstart.py
 
 (`python stack/run.py start` then `eval "$(python stack/run.py env)"` gives a local server.)
@@ -25,7 +25,10 @@ import openai
 
 import openwebui_adapters.litellm  # noqa: F401  (registers the `openwebui/` provider)
 
-MODEL = f"openwebui/{os.environ.get('OPENWEBUI_MODEL', 'stub-gpt')}"
+MODEL = f"openwebui/{os.environ.get('OPENWEBUI_MODEL', 'llama3.2')}"
+# `nox -s demo` runs this against a local server whose model is a scripted stand-in (it echoes,
+# calls the tools it is offered, fills schemas with samples): its answers are labelled there.
+SCRIPTED = "[scripted local model] " if os.environ.get("OPENWEBUI_DEMO_SCRIPTED") else ""
 WEATHER_TOOL = {
     "type": "function",
     "function": {
@@ -41,15 +44,16 @@ WEATHER_TOOL = {
 
 
 def main() -> None:
+    print("Shows: LiteLLM's `openwebui/` provider: a plain answer, a stream, a tool call")
     litellm.suppress_debug_info = True  # our errors already say what to fix
 
     answer = litellm.completion(
         model=MODEL, messages=[{"role": "user", "content": "Say hello in five words."}]
     )
-    print(f"[{answer.model}] {answer.choices[0].message.content}")
+    print(f"[{answer.model}] {SCRIPTED}{answer.choices[0].message.content}")
     print(f"usage: {answer.usage.prompt_tokens} in, {answer.usage.completion_tokens} out")
 
-    print("stream: ", end="", flush=True)
+    print(f"stream: {SCRIPTED}", end="", flush=True)
     for chunk in litellm.completion(
         model=MODEL, messages=[{"role": "user", "content": "Count from one to five."}], stream=True
     ):
@@ -66,7 +70,7 @@ def main() -> None:
     if not calls:
         raise SystemExit(f"expected a tool call, got: {reply.choices[0].message.content!r}")
     for call in calls:
-        print(f"tool call: {call.function.name}({json.loads(call.function.arguments)})")
+        print(f"tool call: {SCRIPTED}{call.function.name}({json.loads(call.function.arguments)})")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     export OPENWEBUI_SERVER_URL=https://chat.example.com   # the address you open in the browser
     export OPENWEBUI_API_KEY=sk-...                        # Settings > Account > API keys
-    export OPENWEBUI_MODEL=stub-llama:latest               # optional; the seeds' model by default
+    export OPENWEBUI_MODEL=llama3.2                        # optional; the seeds' model by default
     python examples/litellm_seed_example.py
 
 The seeds' version borrowed another provider's prefix, because LiteLLM needs one, and built the
@@ -33,9 +33,13 @@ from openai import OpenAIError
 import openwebui_adapters.litellm  # noqa: F401  (registers the `openwebui/` provider)
 
 MODEL_ID = os.environ.get("OPENWEBUI_MODEL", "qwen2.5-coder:32b-instruct-fp16")
+# `nox -s demo` runs this against a local server whose model is a scripted stand-in (it echoes,
+# calls the tools it is offered, fills schemas with samples): its answers are labelled there.
+SCRIPTED = "[scripted local model] " if os.environ.get("OPENWEBUI_DEMO_SCRIPTED") else ""
 
 
 def main() -> None:
+    print("Shows: the seeds' featherless_ai/ + /ollama/v1/ recipe, rewritten to openwebui/")
     response = completion(
         model=f"openwebui/{MODEL_ID}",
         messages=[
@@ -43,7 +47,7 @@ def main() -> None:
             {"role": "user", "content": "Why is the sky blue? Answer in one sentence."},
         ],
     )
-    print(response.choices[0].message.content)
+    print(f"{SCRIPTED}{response.choices[0].message.content}")
 
 
 if __name__ == "__main__":

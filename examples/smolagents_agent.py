@@ -2,7 +2,7 @@
 
     export OPENWEBUI_SERVER_URL=https://chat.example.com   # the address you open in the browser
     export OPENWEBUI_API_KEY=sk-...                        # Settings > Account > API keys
-    export OPENWEBUI_MODEL=qwen2.5-coder:32b               # optional; default "stub-gpt"
+    export OPENWEBUI_MODEL=qwen2.5-coder:32b               # optional; default "llama3.2"
     python examples/smolagents_agent.py
 
 (`python stack/run.py start` then `eval "$(python stack/run.py env)"` gives a local server.)
@@ -24,6 +24,9 @@ from smolagents.agents import AgentGenerationError
 from openwebui_adapters.errors import OpenWebUIError
 from openwebui_adapters.smolagents import OpenWebUIModel
 
+# `nox -s demo` runs this against a local server whose model is a scripted stand-in (it echoes,
+# calls the tools it is offered, fills schemas with samples): its answers are labelled there.
+SCRIPTED = "[scripted local model] " if os.environ.get("OPENWEBUI_DEMO_SCRIPTED") else ""
 POPULATIONS = {"lyon": 522_250, "marseille": 873_076, "paris": 2_102_650, "toulouse": 504_078}
 TASK = (
     "Which of 'Lyon' and 'Marseille' has more inhabitants, and by how many? "
@@ -46,7 +49,8 @@ def city_population(city: str) -> str:
 
 def main() -> None:
     # The server URL and API key come from OPENWEBUI_SERVER_URL and OPENWEBUI_API_KEY.
-    model = OpenWebUIModel(os.environ.get("OPENWEBUI_MODEL", "stub-gpt"), temperature=0)
+    print("Shows: OpenWebUIModel driving a CodeAgent and a ToolCallingAgent through a tool")
+    model = OpenWebUIModel(os.environ.get("OPENWEBUI_MODEL", "llama3.2"), temperature=0)
 
     # Streaming redraws a live panel in place: on a terminal only (in a log, panels would collide).
     streamed = sys.stdout.isatty()
@@ -54,11 +58,11 @@ def main() -> None:
     code_agent = CodeAgent(
         tools=[city_population], model=model, stream_outputs=streamed, max_steps=6
     )
-    print("   answer:", code_agent.run(TASK))
+    print(f"   answer: {SCRIPTED}{code_agent.run(TASK)}")
 
     print("2. ToolCallingAgent: the model calls the tool through the API's tool calls")
     tool_agent = ToolCallingAgent(tools=[city_population], model=model, max_steps=6)
-    print("   answer:", tool_agent.run(TASK))
+    print(f"   answer: {SCRIPTED}{tool_agent.run(TASK)}")
 
 
 if __name__ == "__main__":

@@ -139,6 +139,11 @@ MODELS = {
     "custom_name": "Team Assistant",
     "embed_openai": "stub-embed",
     "embed_ollama": "stub-embed-ollama:latest",
+    # The names the docs' snippets use (an OpenAI connection's model, Ollama's chat and
+    # embedding models).
+    "docs_openai": "gpt-4o-mini",
+    "docs_chat": "llama3.2:latest",
+    "docs_embed": "nomic-embed-text:latest",
 }
 # The prompt Open WebUI puts around retrieved chunks, before the user's last message.
 RAG_TEMPLATE = "Answer from the context.\n<context>\n{{CONTEXT}}\n</context>\n"
@@ -729,7 +734,7 @@ def _provision(server_url: str, log_file: Path, real_model: str | None = None) -
     api_key = str(body["api_key"])
 
     # The server lists models by asking the upstream; the custom model needs its base listed.
-    wanted = {MODELS["openai"], MODELS["ollama"], MODELS["embed_openai"]}
+    wanted = {MODELS[key] for key in MODELS if key not in ("custom", "custom_name")}
     if real_model is not None:
         wanted.add(real_model)
     ids: set[str] = set()

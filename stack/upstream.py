@@ -28,8 +28,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 HOST = "127.0.0.1"
-OPENAI_MODELS = ("stub-gpt", "stub-embed")
-OLLAMA_MODELS = ("stub-llama:latest", "stub-embed-ollama:latest")
+# The stub-* models are the tests' and cassettes'; the docs' snippets use names people have on
+# their own servers (`gpt-4o-mini`, `llama3.2`, `nomic-embed-text`), which answer the same way.
+OPENAI_MODELS = ("stub-gpt", "stub-embed", "gpt-4o-mini")
+OLLAMA_MODELS = (
+    "stub-llama:latest",
+    "stub-embed-ollama:latest",
+    "llama3.2:latest",
+    "nomic-embed-text:latest",
+)
 OLLAMA_VERSION = "0.9.0"
 DEFAULT_WORD = "stub"
 EMBED_DIM = 64

@@ -29,6 +29,10 @@ from stack_scripts import load_stack_script
 # LiteLLM fetches its price list at import unless told to use the copy it ships with; the suite
 # is offline (nox sets this too, plain `pytest` needs it here).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# LiteLLM's own log handler prints every record at DEBUG and up (its LITELLM_LOG default) whenever
+# a test lowers the root level to DEBUG (the fault matrix does, to check no record holds the key);
+# its threads then print between the dots. The records still reach caplog.
+os.environ.setdefault("LITELLM_LOG", "WARNING")
 from offline_guard import OFFLINE_GUARD, OfflineGuard
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,12 +1,20 @@
-"""`openwebui-adapters doctor | models | chat`: check a setup, list models, try a chat."""
+"""`openwebui-adapters doctor | models | chat`: check a setup, list models, try a chat.
+
+Behaves as a Unix tool: results on stdout (`--json` for scripts), notes and errors on stderr,
+and a reader that goes away (`... | head`) ends it quietly with status 141, as for `cat`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
+import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import __version__
@@ -50,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="check every layer and say what to fix")
     doctor.add_argument("--model", help="the model to check (default: $OPENWEBUI_MODEL)")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     _connection_options(doctor)
 
     models = commands.add_parser("models", help="list the models this key may use")
@@ -66,9 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="send one prompt")
     chat.add_argument("prompt")
-    chat.add_argument("--model", help="default: $OPENWEBUI_MODEL")
+    chat.add_argument(
+        "--model", help="default: $OPENWEBUI_MODEL, else the model the doctor would pick"
+    )
     chat.add_argument("--system", help="a system message")
     chat.add_argument("--stream", action="store_true", help="print the answer as it arrives")
+    chat.add_argument(
+        "--json", action="store_true", help="print the server's answer (streamed: a chunk a line)"
+    )
     _connection_options(chat)
     return parser
 
@@ -97,10 +111,17 @@ def run_doctor(args: argparse.Namespace) -> int:
         verify=_verify(args),
     )
     all_ok = True
+    checks = []
     for result in doctor.run():
-        print(format_result(result), flush=True)
+        if args.json:
+            checks.append(dataclasses.asdict(result))
+        else:
+            print(format_result(result), flush=True)
         all_ok = all_ok and result.ok is True
-    print("all checks passed" if all_ok else "doctor found a problem: see the FAIL line above")
+    if args.json:
+        print(json.dumps({"ok": all_ok, "checks": checks}, indent=2))
+    else:
+        print("all checks passed" if all_ok else "doctor found a problem: see the FAIL line above")
     return 0 if all_ok else 1
 
 
@@ -126,27 +147,86 @@ def run_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chat_model(args: argparse.Namespace, client: Any) -> str:
+    """--model, else $OPENWEBUI_MODEL, else the doctor's choice (said on stderr)."""
+    model = args.model or os.environ.get("OPENWEBUI_MODEL")
+    if model:
+        return str(model)
+    from .doctor import default_model, no_model_note
+
+    chosen = default_model(client.list_models()).id
+    print(f"note: {no_model_note(chosen)}", file=sys.stderr)
+    return chosen
+
+
 def run_chat(args: argparse.Namespace) -> int:
     messages = [{"role": "system", "content": args.system}] if args.system else []
     messages.append({"role": "user", "content": args.prompt})
-    payload = {"model": args.model or os.environ.get("OPENWEBUI_MODEL"), "messages": messages}
     client = _client(args)
+    payload = {"model": _chat_model(args, client), "messages": messages}
     if args.stream:
         for chunk in client.stream_chat(payload):
+            if args.json:
+                print(json.dumps(chunk), flush=True)
+                continue
             for choice in chunk.get("choices") or []:
                 print((choice.get("delta") or {}).get("content") or "", end="", flush=True)
-        print()
+        if not args.json:
+            print()
         return 0
     answer = client.chat(payload)
-    print(answer["choices"][0]["message"].get("content") or "")
+    print(
+        json.dumps(answer, indent=2)
+        if args.json
+        else answer["choices"][0]["message"].get("content") or ""
+    )
     return 0
+
+
+# What a shell reports for a program ended by SIGPIPE (128 + 13), as `cat` is by `cat | head`.
+CLOSED_PIPE_STATUS = 128 + getattr(signal, "SIGPIPE", 13)
+
+
+def _closed_pipe() -> int:
+    """stdout's reader has gone: nothing more can be said there, nor should be on stderr.
+
+    Python's signal docs (Note on SIGPIPE) and Click do this: stdout is pointed at /dev/null so
+    the flush at exit cannot fail again. The status is the shell's for a tool killed by SIGPIPE
+    (Click's is 1); SIGPIPE itself stays ignored, so a closed socket remains an error, not death.
+    """
+    try:
+        stdout = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's capture): nothing to do
+        return CLOSED_PIPE_STATUS
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stdout)
+    os.close(devnull)
+    return CLOSED_PIPE_STATUS
+
+
+@contextlib.contextmanager
+def _notes_on_stderr() -> Iterator[None]:
+    """The package's warnings (a session token, a URL it walked up) as `note:` lines."""
+    logger = logging.getLogger(__package__)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"doctor": run_doctor, "models": run_models, "chat": run_chat}
     try:
-        return handlers[args.command](args)
+        with _notes_on_stderr():
+            status = handlers[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's flush at exit
+        return status
+    except BrokenPipeError:
+        return _closed_pipe()
     except OpenWebUIError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -13,7 +13,7 @@ import concurrent.futures
 import os
 import socket
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ from ._client import OpenWebUIClient
 from ._connection import get_connection
 from ._diagnosis import error_from_response, responder, tls_failure
 from ._discovery import VERSION_PATH, open_webui_version, walk
+from ._model_facts import facts_for
 from ._pasted import describe_session_token, session_token_claims, split_userinfo, strip_pasted
 from ._plan import Plan
 from ._server_versions import tested_range, untested_note
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
     from ._settings import ConnectionOptions
 
-__all__ = ["CheckResult", "Doctor", "choose_model", "format_result"]
+__all__ = ["CheckResult", "Doctor", "default_model", "format_result", "no_model_note"]
 
 PROMPT = "Reply with the single word OK."
 DOCTOR_CHAT_TIMEOUT = 120.0
@@ -74,13 +75,26 @@ class CheckResult:
                 "setting": self.setting, "hint": self.hint}  # fmt: skip
 
 
-def choose_model(given: str | None, models: list[ModelInfo]) -> str | None:
-    """The model a check or a chat uses when none is named: `given`, else `OPENWEBUI_MODEL`,
-    else the server's first chat model (an embedding-only model cannot answer a chat)."""
-    if given or os.environ.get(MODEL_ENV):
-        return given or os.environ.get(MODEL_ENV)
-    chat = [m for m in models if "embed" not in m.id.lower()]
-    return (chat or models)[0].id if models else None
+def default_model(models: Sequence[ModelInfo]) -> ModelInfo:
+    """The model to use when none is named (the doctor's and `chat`'s): the first listed that is
+    not for embeddings, by what the list says or its name; ModelNotFoundError if there is none."""
+    if not models:
+        raise ModelNotFoundError(
+            "The server lists no models for this key",
+            setting="",
+            hint="ask the Open WebUI admin to grant this user access to models",
+        )
+
+    def embedding_only(model: ModelInfo) -> bool:
+        caps = facts_for(model.id, models).capabilities
+        return bool(caps.embedding and not caps.chat) or "embed" in model.id.casefold()
+
+    return next((m for m in models if not embedding_only(m)), models[0])
+
+
+def no_model_note(model_id: str) -> str:
+    """What the doctor and `chat` say when they picked the model themselves."""
+    return f"no model given (--model or {MODEL_ENV}); using {model_id!r}"
 
 
 def _refused_everywhere(client: OpenWebUIClient) -> Plan[bool]:
@@ -238,6 +252,8 @@ class Doctor:
 
     def check_server(self) -> str:
         assert self.settings is not None
+        # The `api key` check says a session token's note itself: the log need not say it too.
+        get_connection(self.settings).discovery.warned = True
         self.client = OpenWebUIClient.from_settings(
             replace(
                 self.settings,
@@ -338,30 +354,24 @@ class Doctor:
     def check_models(self) -> str:
         if self._list_refused:
             return "not listed: this key may not read the model list"
-        if not self._models:
-            raise ModelNotFoundError(
-                "The server lists no models for this key",
-                setting="",
-                hint="ask the Open WebUI admin to grant this user access to models",
-            )
+        default_model(self._models)  # the key sees at least one model
         backends = sorted({m.backend for m in self._models})
         return f"{len(self._models)} models ({', '.join(backends)})"
 
     def check_model(self) -> str:
         assert self.client is not None
         if self._list_refused:
-            chosen = choose_model(self.model, [])
-            if chosen is None:
+            if not self.model:
                 raise ConfigurationError(
                     "No model was given, and this key may not read the model list to pick one",
                     setting="model",
                     hint=f"pass --model with the model's exact id (or set {MODEL_ENV})",
                 )
-            self.model_id = chosen
-            return f"{chosen!r} is sent as written (the model list is not readable to match it)"
+            self.model_id = self.model
+            return f"{self.model!r} is sent as written (the model list is not readable to match it)"
         if not self.model:
-            self.model_id = choose_model(None, self._models)
-            return f"no model given (--model or {MODEL_ENV}); using {self.model_id!r}"
+            self.model_id = default_model(self._models).id
+            return no_model_note(self.model_id)
         self.model_id = self.client.resolve_model(self.model)
         if self.model_id == self.model:
             return f"{self.model!r} is on the server"

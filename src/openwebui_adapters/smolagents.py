@@ -1,11 +1,12 @@
 """`OpenWebUIModel`: any model an Open WebUI server offers, as a smolagents model.
 
 ```python
-from smolagents import CodeAgent, ToolCallingAgent
+from smolagents import CodeAgent
+
 from openwebui_adapters.smolagents import OpenWebUIModel
 
 model = OpenWebUIModel("llama3.2:latest")  # OPENWEBUI_SERVER_URL, OPENWEBUI_API_KEY from the env
-agent = CodeAgent(tools=[...], model=model, stream_outputs=True)
+agent = CodeAgent(tools=[], model=model, stream_outputs=True)
 ```
 
 This module only translates: smolagents' messages and tools into an OpenAI chat body, and the
@@ -364,6 +365,10 @@ class OpenWebUIKnowledgeTool(Tool):  # type: ignore[misc]  # smolagents ships no
     """A tool that searches Open WebUI knowledge bases, for `CodeAgent` and `ToolCallingAgent`.
 
     ```python
+    from smolagents import ToolCallingAgent
+
+    from openwebui_adapters.smolagents import OpenWebUIKnowledgeTool, OpenWebUIModel
+
     search = OpenWebUIKnowledgeTool("Team handbook", k=4)
     agent = ToolCallingAgent(tools=[search], model=OpenWebUIModel("llama3.2:latest"))
     ```

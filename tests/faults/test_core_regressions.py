@@ -19,7 +19,9 @@ def test_an_explicit_connect_timeout_is_kept_within_the_timeout() -> None:
     capped = Settings.resolve(
         "http://127.0.0.1:9", "sk-x", timeout=0.5, connect_timeout=3, environ={}
     )
-    assert capped.connect_timeout == 0.5  # the README's promise: never more than `timeout`
+    assert (
+        capped.connect_timeout == 0.5
+    )  # the docs' promise (guarantees.md): never more than `timeout`
     assert Settings.resolve("http://127.0.0.1:9", "sk-x", environ={}).connect_timeout == (
         DEFAULT_CONNECT_TIMEOUT
     )

@@ -45,12 +45,12 @@ HOST = "127.0.0.1"
 READY_TIMEOUT = 240.0  # the proxy imports for ~20 s on a quiet machine
 STOP_TIMEOUT = 20.0
 REQUEST_TIMEOUT = 60.0
-# The `model_name`s of the README's config.yaml (the local stack's models behind them).
+# The `model_name`s of the docs' config.yaml (the local stack's models behind them).
 OPENAI_MODEL = "gpt"
 OLLAMA_MODEL = "llama"
 WORKSPACE_MODEL = "assistant"
 EMBED_MODEL = "embeddings"
-MISSING_MODEL = "openwebui/no-such-model"  # through the README's `openwebui/*` wildcard entry
+MISSING_MODEL = "openwebui/no-such-model"  # through the docs' `openwebui/*` wildcard entry
 # Environment the proxy must not inherit: a database would change how it authenticates.
 SCRUBBED = ("DATABASE_URL", "DIRECT_URL", "LITELLM_MASTER_KEY", "LITELLM_CONFIG_PATH")
 
@@ -68,13 +68,13 @@ WEATHER_TOOL = {
 }
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "litellm.md"
 CONFIG_MARK = "# config.yaml for `litellm --config config.yaml`"
 
 
 def config_yaml() -> str:
-    """The README's config.yaml, verbatim: what a user copies is what runs here."""
-    text = README.read_text()
+    """The docs' config.yaml, verbatim: what a user copies is what runs here."""
+    text = DOCS_PAGE.read_text()
     start = text.index(CONFIG_MARK)
     return text[start : text.index("```", start)]
 
@@ -327,7 +327,7 @@ def test_a_wrong_master_key_is_refused(proxy: Proxy) -> None:
     assert caught.value.status_code in (400, 401, 403)
 
 
-def test_the_readme_config_needs_no_drop_params() -> None:
+def test_the_docs_config_needs_no_drop_params() -> None:
     assert "drop_params" not in config_yaml()
 
 
@@ -348,7 +348,7 @@ def test_the_model_facts_are_registered_at_start(proxy: Proxy) -> None:
         )
     assert answer.status_code == 200, answer.text
     infos = {entry["model_name"]: entry["model_info"] for entry in answer.json()["data"]}
-    llama = infos[OLLAMA_MODEL]  # `openwebui/stub-llama`: tools and vision per Ollama's /api/show
+    llama = infos[OLLAMA_MODEL]  # `openwebui/llama3.2`: tools and vision per Ollama's /api/show
     assert llama["supports_function_calling"] is True
     assert llama["supports_vision"] is True
     assert llama["max_input_tokens"] == 8192

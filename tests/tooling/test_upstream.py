@@ -241,13 +241,18 @@ def test_openai_models(base_url: str) -> None:
     status, _, body = request(base_url, "/v1/models")
     data = json.loads(body)
     assert status == 200
-    assert [m["id"] for m in data["data"]] == ["stub-gpt", "stub-embed"]
+    assert [m["id"] for m in data["data"]] == ["stub-gpt", "stub-embed", "gpt-4o-mini"]
     assert all(m["object"] == "model" for m in data["data"])
 
 
 def test_ollama_tags_version_ps_show(base_url: str) -> None:
     tags = json.loads(request(base_url, "/api/tags")[2])["models"]
-    assert [t["name"] for t in tags] == ["stub-llama:latest", "stub-embed-ollama:latest"]
+    assert [t["name"] for t in tags] == [
+        "stub-llama:latest",
+        "stub-embed-ollama:latest",
+        "llama3.2:latest",
+        "nomic-embed-text:latest",
+    ]
     for tag in tags:
         assert tag["model"] == tag["name"]
         assert len(tag["digest"]) == 64

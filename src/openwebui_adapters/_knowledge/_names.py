@@ -19,6 +19,7 @@ from ._records import FilesArg, KnowledgeBase, KnowledgeRef, UploadedFile
 __all__ = [
     "FILES_SETTING",
     "NeedList",
+    "existing_knowledge",
     "file_items",
     "match_knowledge",
     "resolve_ref",
@@ -47,13 +48,25 @@ def match_knowledge(ref: str, bases: Sequence[KnowledgeBase]) -> KnowledgeBase |
         if len(found) == 1:
             return found[0]
         if found:
-            raise KnowledgeError(
-                f"{len(found)} knowledge bases are named {ref!r}: "
-                + ", ".join(base.id for base in found),
-                setting=KNOWLEDGE_SETTING,
-                hint="pass the id of the one you mean",
-            )
+            raise _ambiguous(ref, found)
     return None
+
+
+def existing_knowledge(name: str, bases: Sequence[KnowledgeBase]) -> KnowledgeBase | None:
+    """The one base named exactly `name` (what `create_knowledge(exist_ok=True)` returns instead
+    of a second one), or None; several of that name raise KnowledgeError."""
+    found = [base for base in bases if base.name == name]
+    if len(found) > 1:
+        raise _ambiguous(name, found)
+    return found[0] if found else None
+
+
+def _ambiguous(ref: str, found: Sequence[KnowledgeBase]) -> KnowledgeError:
+    return KnowledgeError(
+        f"{len(found)} knowledge bases are named {ref!r}: " + ", ".join(b.id for b in found),
+        setting=KNOWLEDGE_SETTING,
+        hint="pass the id of the one you mean",
+    )
 
 
 def suggest_knowledge(ref: str, bases: Sequence[KnowledgeBase], limit: int = 5) -> list[str]:

@@ -19,7 +19,7 @@ from openwebui_adapters._sending import Diagnose, Sender, is_event_stream
 from openwebui_adapters._sse import SSEDecoder
 
 from ._failures import KNOWLEDGE_SETTING, missing, rejected_file
-from ._names import NeedList, file_items, match_knowledge, resolve_ref
+from ._names import NeedList, existing_knowledge, file_items, resolve_ref
 from ._records import (
     FilesArg,
     KnowledgeBase,
@@ -200,10 +200,10 @@ class Knowledge:
     def create(
         self, name: str, *, description: str = "", exist_ok: bool = False
     ) -> Plan[KnowledgeBase]:
-        """Create a knowledge base; with `exist_ok`, the one of that name if there is one (as
-        names are matched; two of that name raise KnowledgeError). Names need not be unique."""
+        """Create a knowledge base; with `exist_ok`, the one of exactly that name if there is one
+        (two of that name raise KnowledgeError). Names need not be unique: the id identifies."""
         if exist_ok:
-            existing = match_knowledge(name, (yield from self.bases()))
+            existing = existing_knowledge(name, (yield from self.bases()))
             if existing is not None:
                 return existing
         path = KNOWLEDGE_PATH + "/create"

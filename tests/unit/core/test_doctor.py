@@ -2,76 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from openwebui_like import KEY, serve_openwebui_like
 
 from openwebui_adapters.cli import main
 from openwebui_adapters.doctor import Doctor
-from samples import sample_text
-
-KEY = "sk-doctor-good"
-
-
-class OpenWebUILike(BaseHTTPRequestHandler):
-    """Answers /api/version, /api/models and chat like Open WebUI 0.12.4; HTML elsewhere."""
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet
-        pass
-
-    def _send(self, status: int, body: str, content_type: str = "application/json") -> None:
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("content-type", content_type)
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _authorised(self) -> bool:
-        if self.headers.get("authorization") != f"Bearer {KEY}":
-            self._send(
-                401, json.dumps({"detail": "Your session has expired or the token is invalid."})
-            )
-            return False
-        return True
-
-    def do_GET(self) -> None:
-        if self.path == "/api/version":
-            self._send(200, sample_text("version"))
-        elif self.path.startswith("/api/models"):
-            if self._authorised():
-                self._send(200, sample_text("models_api"))
-        else:
-            self._send(200, sample_text("err_unknown_api_path"), "text/html; charset=utf-8")
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("content-length", 0))
-        body = json.loads(self.rfile.read(length) or b"{}")
-        if self.path != "/api/chat/completions":
-            self._send(405, json.dumps({"detail": "Method Not Allowed"}))
-            return
-        if not self._authorised():
-            return
-        if body.get("model") not in ("stub-gpt", "stub-llama:latest"):
-            self._send(400, json.dumps({"detail": "Model not found"}))
-        elif body.get("stream"):
-            self._send(200, sample_text("chat_openai_stream"), "text/event-stream")
-        else:
-            self._send(200, sample_text("chat_ollama_nostream"))
 
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), OpenWebUILike)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_openwebui_like() as url:
+        yield url
 
 
 def closed_port() -> int:

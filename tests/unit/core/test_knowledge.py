@@ -377,6 +377,35 @@ def test_a_created_base_is_known_without_listing_again(server: Server) -> None:
     assert len(server.requests) == 2
 
 
+def test_exist_ok_returns_the_base_of_that_name_instead_of_a_second_one(server: Server) -> None:
+    client = make_client(server)
+    assert client.create_knowledge("Team Handbook", exist_ok=True).id == KB_ID
+    assert server.paths() == ["GET /api/v1/knowledge/"]  # a fresh list, no create
+    created = client.create_knowledge("team handbook", exist_ok=True)  # the exact name only
+    assert created.id == "new-kb"
+    assert server.paths()[-1] == "POST /api/v1/knowledge/create"
+
+
+def test_exist_ok_with_two_bases_of_that_name_needs_the_id(server: Server) -> None:
+    server.bases.append({**KB, "id": "kb-2"})
+    with pytest.raises(
+        KnowledgeError, match=f"2 knowledge bases are named 'Team Handbook': {KB_ID}, kb-2"
+    ):
+        make_client(server).create_knowledge("Team Handbook", exist_ok=True)
+    assert "POST /api/v1/knowledge/create" not in server.paths()
+
+
+def test_async_exist_ok_agrees_with_the_sync_method(server: Server) -> None:
+    async def run() -> tuple[str, str]:
+        client = make_client(server)
+        found = await client.acreate_knowledge("Team Handbook", exist_ok=True)
+        created = await client.acreate_knowledge("Other", exist_ok=True)
+        return found.id, created.id
+
+    assert asyncio.run(run()) == (KB_ID, "new-kb")
+    assert server.paths().count("POST /api/v1/knowledge/create") == 1
+
+
 def test_a_deleted_base_is_forgotten(server: Server) -> None:
     client = make_client(server)
     client.delete_knowledge("Team Handbook")

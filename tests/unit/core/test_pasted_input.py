@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import threading
 import time
@@ -15,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openwebui_like import session_token
 
 from openwebui_adapters import OpenWebUIClient
 from openwebui_adapters._pasted import describe_session_token, frontend_route_start
@@ -30,18 +30,6 @@ from samples import sample_text
 KEY = "sk-" + "pasted0input" * 2  # built here, never a real key
 USER = [{"role": "user", "content": "hello"}]
 ORIGIN = "https://owui.test"
-
-
-def session_token(exp: float | None) -> str:
-    """A JWT shaped like Open WebUI's session token (unsigned: only its shape matters here)."""
-
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-    claims: dict[str, Any] = {"id": "3f1c-user"}
-    if exp is not None:
-        claims["exp"] = int(exp)
-    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
 
 
 class FakeOpenWebUI:

@@ -9,7 +9,7 @@ from http.server import ThreadingHTTPServer
 
 import httpx
 import pytest
-from test_doctor import KEY, OpenWebUILike
+from openwebui_like import KEY, OpenWebUILike
 
 from openwebui_adapters import OpenWebUIClient
 from openwebui_adapters._server_versions import (
