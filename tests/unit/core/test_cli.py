@@ -12,9 +12,9 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from openwebui_adapters import ModelInfo
 from openwebui_like import KEY, SESSION_TOKEN, serve_openwebui_like
 
+from openwebui_adapters import ModelInfo
 from openwebui_adapters.cli import CLOSED_PIPE_STATUS, main
 from openwebui_adapters.doctor import Doctor, default_model
 
