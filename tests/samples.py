@@ -1,4 +1,5 @@
-"""Real Open WebUI 0.12.4 answers (tests/data, copied from the reference): the one loader."""
+"""Real answers (tests/data): Open WebUI 0.12.4's, copied from the reference, and in data/front/
+those of what stands in front of it (proxies, sign-in gates, CDNs). The one loader of both."""
 
 from __future__ import annotations
 
@@ -48,3 +49,28 @@ def sample_response(name: str) -> httpx.Response:
     """Sample `name` as the httpx response a client would have received."""
     sample = load_sample(name)
     return httpx.Response(sample.status, headers=sample.headers, content=sample.body)
+
+
+FRONT = DATA / "front"
+
+
+def front_sample(name: str) -> tuple[int, dict[str, str], bytes]:
+    """Sample `name` of data/front/: status, every header as sent (repeated ones joined as httpx
+    joins them) and the body's bytes."""
+    status = int((FRONT / f"{name}.status").read_text().strip())
+    headers: dict[str, str] = {}
+    for line in (FRONT / f"{name}.headers").read_text().splitlines()[1:]:  # after the status line
+        key, _, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return status, headers, (FRONT / f"{name}.body").read_bytes()
+
+
+def front_response(name: str) -> httpx.Response:
+    """Sample `name` of data/front/ as the httpx response a client would have received (its
+    length header dropped: httpx sets its own for the body it is given)."""
+    status, headers, body = front_sample(name)
+    # The bodies are stored decoded: their length and encoding headers are httpx's to set.
+    dropped = ("content-length", "transfer-encoding", "content-encoding")
+    kept = {k: v for k, v in headers.items() if k.lower() not in dropped}
+    return httpx.Response(status, headers=kept, content=body)

@@ -39,6 +39,7 @@ from .errors import (
     ReadTimeoutError,
     RedirectedPostError,
     RequestTooLargeError,
+    ResponseError,
     RouteError,
     SchemeMismatchError,
     ServerError,
@@ -368,6 +369,7 @@ _TRANSPORT_TABLE: tuple[tuple[type[Exception], type[OpenWebUIError], str], ...] 
     (httpx.ReadError, ServerUnreachableError, "The connection to {url} was dropped"),
     (httpx.WriteError, ServerUnreachableError, "The connection to {url} was dropped"),
     (httpx.UnsupportedProtocol, ConfigurationError, "Unsupported URL {url}"),
+    (httpx.DecodingError, ResponseError, "The answer from {url} could not be decoded"),
     (httpx.InvalidURL, ConfigurationError, "Invalid URL {url}"),
 )
 

@@ -21,7 +21,13 @@ from typing import Any, TypeVar
 import httpx
 
 from ._connection import Connection
-from ._diagnosis import error_from_redirect, error_from_response, error_from_transport, is_html
+from ._diagnosis import (
+    error_from_redirect,
+    error_from_response,
+    error_from_transport,
+    is_html,
+    responder,
+)
 from ._discovery import rebase
 from ._plan import Close, Open, Outgoing, Plan, Read, ReadAll, Send, Sleep
 from ._settings import Settings
@@ -30,6 +36,7 @@ from .errors import (
     ConnectTimeoutError,
     OpenWebUIError,
     ResponseError,
+    RouteError,
     ServerUnreachableError,
 )
 
@@ -149,10 +156,23 @@ def _check(response: httpx.Response, diagnose: Diagnose | None, **context: Any) 
         raise own or error_from_response(response, **context)
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: httpx.Response, names: Mapping[str, str] | None = None) -> Any:
     try:
         return response.json()
     except ValueError as exc:
+        who = responder(response)
+        if who.kind == "proxy":  # Caddy answers a path it has no route for with an empty 200
+            front = f"{who.name} in front of Open WebUI" if who.name else "A proxy"
+            raise RouteError(
+                f"{front} answered {response.request.url} with {response.status_code} and "
+                f"{'an empty body' if not response.content else 'a body that is not JSON'} "
+                f"({who.evidence}): it has no route to Open WebUI's API at that path",
+                hint="set {server_url} to the address you open in the browser, with the "
+                "sub-path the proxy serves Open WebUI under, if any",
+                status_code=response.status_code,
+                url=str(response.request.url),
+                names=names,
+            ) from exc
         raise ResponseError(
             f"{response.request.url} answered {response.status_code} with a body that is not "
             f"JSON: {response.text[:120]!r}",
@@ -351,7 +371,7 @@ class Sender:
             request = self.outgoing(method, path, body, params=params, files=files, timeout=timeout)
             response = yield from self.exchange(request)
             _check(response, diagnose, model=model, names=self.names)
-            return _json(response)
+            return _json(response, self.names)
 
         return (yield from self._retried(attempt, retry_statuses))
 
@@ -365,7 +385,7 @@ class Sender:
             if not is_event_stream(response):
                 yield ReadAll(response)
                 _check(response, None, model=model, names=self.names)
-                first = _non_stream_as_chunks(_json(response), request.url)
+                first = _non_stream_as_chunks(_json(response, self.names), request.url)
                 return ChunkStream(None, request.url, first, self.connection.api_key)
             stream = ChunkStream(response, request.url, [], self.connection.api_key)
             try:

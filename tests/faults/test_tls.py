@@ -126,3 +126,82 @@ def test_the_system_store_without_truststore_names_the_setting(
     with pytest.raises(ConfigurationError) as info:
         OpenWebUIClient("https://owui.test", KEY)
     assert info.value.setting == "OPENWEBUI_VERIFY"
+
+
+# -- LiteLLM: TLS where LiteLLM's users set it, for sync and async calls alike ------------------
+
+
+@pytest.fixture
+def litellm_tls(monkeypatch: pytest.MonkeyPatch) -> object:
+    litellm = pytest.importorskip("litellm")
+    import openwebui_adapters.litellm  # noqa: F401  (registers the provider)
+
+    monkeypatch.setattr(litellm, "ssl_verify", True)
+    monkeypatch.delenv("SSL_VERIFY", raising=False)
+    monkeypatch.setattr(litellm, "suppress_debug_info", True)
+    return litellm
+
+
+def litellm_chat(litellm: object, url: str, *, asynchronous: bool, **options: object) -> str:
+    import asyncio
+
+    arguments = {
+        "model": "openwebui/llama3:latest",
+        "messages": ASK["messages"],
+        "api_base": url,
+        "api_key": KEY,
+        "max_retries": 0,
+        **options,
+    }
+    if asynchronous:
+        response = asyncio.run(litellm.acompletion(**arguments))  # type: ignore[attr-defined]
+    else:
+        response = litellm.completion(**arguments)  # type: ignore[attr-defined]
+    return str(response.choices[0].message.content)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_litellm_ssl_verify_on_the_call_reaches_sync_and_async(
+    tls_server: FaultServer, ca_bundle: str, litellm_tls: object, asynchronous: bool
+) -> None:
+    from litellm import exceptions as llm_errors
+
+    with pytest.raises(llm_errors.APIConnectionError) as refused:
+        litellm_chat(litellm_tls, tls_server.url, asynchronous=asynchronous)
+    assert isinstance(refused.value.__cause__, TLSError)
+    assert refused.value.setting == "ssl_verify"  # type: ignore[attr-defined]  # LiteLLM's name
+    answer = litellm_chat(
+        litellm_tls, tls_server.url, asynchronous=asynchronous, ssl_verify=ca_bundle
+    )
+    assert answer == "Hello from the fault server."
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_litellm_global_ssl_verify_reaches_sync_and_async(
+    tls_server: FaultServer,
+    ca_bundle: str,
+    litellm_tls: object,
+    monkeypatch: pytest.MonkeyPatch,
+    asynchronous: bool,
+) -> None:
+    monkeypatch.setattr(litellm_tls, "ssl_verify", ca_bundle)
+    answer = litellm_chat(litellm_tls, tls_server.url, asynchronous=asynchronous)
+    assert answer == "Hello from the fault server."
+
+
+def test_a_proxy_caller_cannot_switch_verification_off(
+    tls_server: FaultServer, litellm_tls: object
+) -> None:
+    """LiteLLM lets a Proxy request's body set `ssl_verify`; a caller's False is not obeyed."""
+    from litellm import exceptions as llm_errors
+
+    request = {"body": {"ssl_verify": False}}
+    with pytest.raises(llm_errors.APIConnectionError) as refused:
+        litellm_chat(
+            litellm_tls,
+            tls_server.url,
+            asynchronous=False,
+            ssl_verify=False,
+            proxy_server_request=request,
+        )
+    assert isinstance(refused.value.__cause__, TLSError)

@@ -49,7 +49,7 @@ def test_nothing_listening_is_an_api_connection_error(owui_settings: Any, stream
             max_retries=0,
             stream=stream,
         )
-    assert caught.value.setting == "OPENWEBUI_SERVER_URL"  # type: ignore[attr-defined]
+    assert caught.value.setting == "api_base"  # type: ignore[attr-defined]  # as it was given
     assert "Fix: " in str(caught.value)
 
 
@@ -82,7 +82,7 @@ async def test_async_stream_to_nothing_listening_fails_on_the_first_chunk(
             pass
     assert caught.value.is_pre_first_chunk
     assert isinstance(caught.value.original_exception, llm_errors.APIConnectionError)
-    assert "OPENWEBUI_SERVER_URL" in str(caught.value)
+    assert "api_base" in str(caught.value)
 
 
 def test_a_name_that_does_not_resolve_is_a_dns_error(owui_settings: Any) -> None:
@@ -94,7 +94,7 @@ def test_a_name_that_does_not_resolve_is_a_dns_error(owui_settings: Any) -> None
             max_retries=0,
         )
     assert caught.value.layer == "dns"  # type: ignore[attr-defined]
-    assert "OPENWEBUI_SERVER_URL" in str(caught.value)
+    assert "fix the host in api_base" in str(caught.value)
 
 
 def test_unreachable_embedding_server_is_an_api_connection_error(owui_settings: Any) -> None:

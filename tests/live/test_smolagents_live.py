@@ -1,7 +1,8 @@
 """smolagents against a real Open WebUI (`nox -s live`): what a cassette cannot show.
 
 The example script in its own process, and agents whose server cannot be reached at all (a name
-that does not resolve, a closed port), where the error must name OPENWEBUI_SERVER_URL.
+that does not resolve, a closed port), where the error must name the URL setting as it was given
+(`api_base`).
 """
 
 from __future__ import annotations
@@ -86,4 +87,4 @@ def test_unreachable_server_stops_the_agent_naming_the_url_setting(
     with pytest.raises(AgentGenerationError) as caught:
         agent.run("Say hello.")
     assert isinstance(caught.value.__cause__, error_class)
-    assert "OPENWEBUI_SERVER_URL" in str(caught.value)
+    assert "setting: api_base" in str(caught.value)

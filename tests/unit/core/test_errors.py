@@ -140,10 +140,12 @@ def test_server_detail_reads_fastapi_and_openai_bodies() -> None:
             errors.ConfigurationError,
             "OPENWEBUI_SERVER_URL",
         ),
+        # A body whose Content-Encoding lies (a CDN's page re-encoded): the answer, not the network
+        (httpx.DecodingError("incorrect header check"), errors.ResponseError, None),
     ],
 )
 def test_transport_failure_becomes_the_error_for_its_layer(
-    exc: Exception, error_class: type[errors.OpenWebUIError], setting: str
+    exc: Exception, error_class: type[errors.OpenWebUIError], setting: str | None
 ) -> None:
     error = error_from_transport(exc, URL)
     assert type(error) is error_class

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from openwebui_adapters._front import Responder, identify
+from samples import FRONT, front_sample
 
-FRONT_DATA = Path(__file__).resolve().parents[2] / "data" / "front"
+FRONT_DATA = FRONT
 # Every capture ran on 127.0.0.1; the documented samples' hosts (example.com) differ on purpose.
 REQUEST_URL = "http://127.0.0.1:18081/api/chat/completions"
 REQUEST_URLS = {
@@ -20,15 +19,8 @@ REQUEST_URLS = {
 
 def load(name: str) -> tuple[int, dict[str, str], str]:
     """Status, headers as sent (repeated ones joined as httpx does) and body of sample `name`."""
-    status = int((FRONT_DATA / f"{name}.status").read_text().strip())
-    headers: dict[str, str] = {}
-    for line in (
-        (FRONT_DATA / f"{name}.headers").read_text().splitlines()[1:]
-    ):  # after the status line
-        key, _, value = line.partition(":")
-        key, value = key.strip(), value.strip()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return status, headers, (FRONT_DATA / f"{name}.body").read_bytes().decode("utf-8", "replace")
+    status, headers, body = front_sample(name)
+    return status, headers, body.decode("utf-8", "replace")
 
 
 def identify_sample(name: str) -> Responder:
