@@ -206,6 +206,25 @@ def _fresh_connections() -> None:
     reset_connections()
 
 
+@pytest.fixture
+def litellm_knows_no_openwebui_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """LiteLLM as in a new process: no `openwebui/` entry in its table, nothing asked of a server
+    yet (`openwebui_adapters.litellm_facts_on_demand`), so a test sees when facts are learned."""
+    import litellm
+    import litellm.utils
+
+    from openwebui_adapters import litellm_facts_on_demand, litellm_models
+
+    monkeypatch.setattr(litellm, "suppress_debug_info", True)
+    for key in [k for k in litellm.model_cost if k.lower().startswith("openwebui/")]:
+        del litellm.model_cost[key]
+    litellm.utils._invalidate_model_cost_lowercase_map()  # empties LiteLLM's lookup caches too
+    monkeypatch.setattr(litellm_models, "_registered", set())
+    litellm_facts_on_demand.install()
+    yield
+    litellm_facts_on_demand.install()  # a test's own wait or uninstall() ends with it
+
+
 # --- cassettes ---------------------------------------------------------------------------------
 
 

@@ -55,7 +55,7 @@ from litellm.types.utils import (
 )
 from litellm.utils import custom_llm_setup
 
-from openwebui_adapters import errors
+from openwebui_adapters import errors, litellm_facts_on_demand
 from openwebui_adapters.client import OpenWebUIClient
 from openwebui_adapters.litellm_models import register_models, remember_model
 from openwebui_adapters.replies import (
@@ -604,4 +604,10 @@ def register(provider: str = PROVIDER, custom_handler: CustomLLM | None = None) 
     custom_llm_setup()  # type: ignore[no-untyped-call]  # lists the provider now, so get_supported_openai_params knows it
 
 
+def _lookup_client() -> OpenWebUIClient:
+    """The client a call uses for the server in the environment, without retries."""
+    return _client(None, None, None, None, {"max_retries": 0})
+
+
 register()
+litellm_facts_on_demand.install(_lookup_client)  # LiteLLM's lookups learn the server's facts
