@@ -184,8 +184,9 @@ def stack(session: nox.Session) -> None:
             time.sleep(3600)
 
 
-# Integration tests are the ones marked `vcr` (cassettes) or `live` (a real server only).
-INTEGRATION = ["-m", "vcr or live"]
+# Integration tests are the ones marked `vcr` (cassettes) or `live` (a real server only); the
+# agent frameworks' live tests have a session of their own (`frameworks`).
+INTEGRATION = ["-m", "(vcr or live) and not frameworks"]
 
 
 @nox.session(python=PYTHON)

@@ -123,13 +123,13 @@ class _TableWithFacts(dict[str, Any]):
     __slots__ = ()
 
     def __contains__(self, key: object) -> bool:
-        if super().__contains__(key):
+        if dict.__contains__(self, key):  # LiteLLM's hot path: no more than that when known
             return True
         learner = _learner
         if learner is None or not isinstance(key, str) or not key.startswith(_PREFIX):
             return False
         learner.learn(key[len(_PREFIX) :])
-        return super().__contains__(key)
+        return dict.__contains__(self, key)
 
 
 def install(client_factory: ClientFactory | None = None, *, wait: float = DEFAULT_WAIT) -> None:

@@ -1,7 +1,7 @@
 """Every Python block of docs/frameworks.md runs as written, in a new process, against the server.
 
-A block runs in the `frameworks` session whose install has its framework (CrewAI has one of its
-own: it pins OpenAI's SDK and OpenTelemetry below what the others need). Name lookups beyond this
+A block runs in the `frameworks` install that has its framework (CrewAI has one of its own: its
+pins of OpenAI's SDK and OpenTelemetry exclude the Agents SDK's and ADK's). Name lookups beyond this
 machine fail in the block's process and fail the block.
 """
 
@@ -93,7 +93,9 @@ def test_the_snippet_runs(
     framework: str, code: str, owui_settings: Any, team_handbook: None, tmp_path: Path
 ) -> None:
     if not installed(framework):
-        pytest.skip(f"{framework} is in the other `nox -s frameworks` install")
+        pytest.skip(
+            f"{framework} is not installed here (each `nox -s frameworks` install has some)"
+        )
     snippet = tmp_path / "snippet.py"
     snippet.write_text(code)
     env = {
