@@ -223,6 +223,7 @@ def _client(
     optional_params: Mapping[str, Any],
 ) -> OpenWebUIClient:
     """The core client for these settings (cheap: equal settings share one connection)."""
+    litellm_facts_on_demand.keep_installed()  # after a reload of LiteLLM's price list
     extra_headers = {**(headers or {}), **(optional_params.get("extra_headers") or {})}
     read_timeout, connect_timeout = _timeouts(timeout)
     return OpenWebUIClient(

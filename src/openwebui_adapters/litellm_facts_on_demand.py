@@ -7,7 +7,9 @@ in `litellm.custom_provider_map` LiteLLM answers from its table `litellm.model_c
 model-info class it asks with `api_base` is for its built-in providers), and every such lookup,
 1.101 to 1.110 alike, starts with `"openwebui/<name>" in litellm.model_cost`. So `install()`
 puts a `dict` subclass with the same entries in the table's place, whose `in` answers a missing
-`openwebui/<name>` after learning that model's facts from the server.
+`openwebui/<name>` after learning that model's facts from the server. (Newer LiteLLM puts a plain
+table in its place when it reloads its price list; the next call through the provider puts
+this one back.)
 
 Learning asks the server in `OPENWEBUI_SERVER_URL`/`OPENWEBUI_API_KEY` for its model list at most
 once per server and key in the process (not at all when calls already cached it), plus one
@@ -40,7 +42,7 @@ from openwebui_adapters.errors import API_KEY, SERVER_URL
 from openwebui_adapters.litellm_models import PROVIDER, register_facts
 from openwebui_adapters.model_facts import ModelFacts
 
-__all__ = ["DEFAULT_WAIT", "ClientFactory", "install", "installed", "uninstall"]
+__all__ = ["DEFAULT_WAIT", "ClientFactory", "install", "installed", "keep_installed", "uninstall"]
 
 DEFAULT_WAIT: Final = 3.0
 """Seconds a lookup waits at most for the server's answer."""
@@ -146,7 +148,13 @@ def install(client_factory: ClientFactory | None = None, *, wait: float = DEFAUL
     if not wait > 0:
         raise ValueError(f"wait must be a positive number of seconds, not {wait!r}")
     _factory, _learner = factory, _Learner(factory, wait)
-    if type(litellm.model_cost) is not _TableWithFacts:
+    keep_installed()
+
+
+def keep_installed() -> None:
+    """Put the learning table back where something replaced `litellm.model_cost` with a plain one
+    (newer LiteLLM does when its price list is reloaded); the provider calls it on every call."""
+    if _learner is not None and type(litellm.model_cost) is not _TableWithFacts:
         litellm.model_cost = _TableWithFacts(litellm.model_cost)
 
 
@@ -159,6 +167,6 @@ def uninstall() -> None:
 
 
 def installed() -> bool:
-    """Whether lookups learn missing models (False after `uninstall()`, or once something
-    replaced `litellm.model_cost`, as a reload of LiteLLM's price list does)."""
+    """Whether lookups learn missing models (False after `uninstall()`, and from a reload of
+    LiteLLM's price list until the next call through the provider)."""
     return _learner is not None and type(litellm.model_cost) is _TableWithFacts

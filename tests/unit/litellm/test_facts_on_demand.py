@@ -203,3 +203,11 @@ def test_uninstall_puts_the_plain_table_back(env: FaultServer) -> None:
     on_demand.install()
     assert on_demand.installed()
     assert litellm.supports_function_calling(LLAMA) is True
+
+
+def test_a_reloaded_price_list_gets_the_table_back_at_the_next_call(env: FaultServer) -> None:
+    litellm.model_cost = dict(litellm.model_cost)  # what LiteLLM's reload of its price list does
+    assert not on_demand.installed()
+    litellm.completion(model="openwebui/stub-gpt", messages=[{"role": "user", "content": "hi"}])
+    assert on_demand.installed()
+    assert litellm.supports_function_calling(LLAMA) is True
