@@ -195,8 +195,9 @@ def stack(session: nox.Session) -> None:
             time.sleep(3600)
 
 
-# Integration tests are the ones marked `vcr` (cassettes) or `live` (a real server only).
-INTEGRATION = ["-m", "vcr or live"]
+# Integration tests are the ones marked `vcr` (cassettes) or `live` (a real server only); the
+# agent frameworks' live tests have a session of their own (`frameworks`).
+INTEGRATION = ["-m", "(vcr or live) and not frameworks"]
 
 
 def _install_edge(session: nox.Session) -> None:
@@ -228,6 +229,51 @@ def live(session: nox.Session) -> None:
             *session.posargs,
             env=env,
         )  # pytest's exit 5 (no test ran) fails the session: a live run that ran nothing is red
+
+
+# Agent frameworks that hand `openwebui/...` to LiteLLM, at the newest releases the index serves.
+# CrewAI needs OpenAI's SDK below 3 and OpenTelemetry 1.45 or newer, which the Agents SDK
+# (openai>=3) and Google ADK (opentelemetry-sdk<=1.44) exclude: it gets an install of its own.
+FRAMEWORKS = {
+    "crewai": ["crewai[litellm]"],
+    "others": [
+        "openai-agents[litellm]",
+        "google-adk",
+        "llama-index-core",
+        "llama-index-llms-litellm",
+        "langchain-litellm",
+        "dspy",
+    ],
+}
+# What each framework would send elsewhere (telemetry, traces), off; tests/frameworks fails a
+# test whose process looks up a host beyond this machine.
+FRAMEWORKS_QUIET = {
+    "CREWAI_DISABLE_TELEMETRY": "true",
+    "CREWAI_TRACING_ENABLED": "false",
+    "OTEL_SDK_DISABLED": "true",
+    "OPENAI_AGENTS_DISABLE_TRACING": "1",
+    "HF_HUB_OFFLINE": "1",
+}
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("install", list(FRAMEWORKS))
+def frameworks(session: nox.Session, install: str) -> None:
+    """tests/frameworks: each framework as its docs show it, and docs/frameworks.md's snippets,
+    against a real Open WebUI (OPENWEBUI_SERVER_URL, else the local stack). Not in `live`: these
+    are heavy, and no extra of the package depends on them."""
+    install_project(session, "litellm,test", "--upgrade", *FRAMEWORKS[install])
+    session.run("uv", "pip", "list", "--python", session.virtualenv.location, silent=False)
+    with _server(session) as env:
+        session.run(
+            "pytest",
+            "--owui-mode=live",
+            "-m",
+            "frameworks",
+            "tests/frameworks",
+            *session.posargs,
+            env={**env, **FRAMEWORKS_QUIET},
+        )
 
 
 @nox.session(python=PYTHON)

@@ -201,6 +201,25 @@ def _fresh_connections() -> None:
     reset_connections()
 
 
+@pytest.fixture
+def litellm_knows_no_openwebui_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """LiteLLM as in a new process: no `openwebui/` entry in its table, nothing asked of a server
+    yet (`openwebui_adapters.litellm.lookup_facts`), so a test sees when facts are learned."""
+    import litellm
+    import litellm.utils
+
+    from openwebui_adapters.litellm import _models, lookup_facts
+
+    monkeypatch.setattr(litellm, "suppress_debug_info", True)
+    for key in [k for k in litellm.model_cost if k.lower().startswith("openwebui/")]:
+        del litellm.model_cost[key]
+    litellm.utils._invalidate_model_cost_lowercase_map()  # empties LiteLLM's lookup caches too
+    monkeypatch.setattr(_models, "_registered", set())
+    lookup_facts()
+    yield
+    lookup_facts()  # a test's own wait, or `wait=None`, ends with it
+
+
 # --- cassettes ---------------------------------------------------------------------------------
 
 

@@ -1,8 +1,10 @@
-"""Real clients nobody here wrote, reading LiteLLM's flags after `register_models()`
-(`nox -s live`): DSPy's typed outputs and native tool calls, smolagents' own `LiteLLMModel`.
+"""Real clients nobody here wrote, reading LiteLLM's flags after `register_models()` or learned
+at their own first lookup (`nox -s live`): DSPy's typed outputs and native tool calls,
+smolagents' own `LiteLLMModel`.
 
 DSPy only sends a JSON schema when `litellm.supports_response_schema` says so, and tools only
-when `supports_function_calling` does; both were False for `openwebui/` before registration.
+when `supports_function_calling` does (`dspy/clients/capabilities.py`); both were False for
+`openwebui/` before registration.
 No `from __future__ import annotations` here: DSPy reads the signatures' annotations, which name
 the `dspy` fixture's module, at class creation.
 """
@@ -31,12 +33,19 @@ def get_weather(city: str) -> str:
     return f"sunny in {city}"
 
 
-@pytest.fixture
-def registered(owui_settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The Ollama model's LiteLLM name, registered from the server's facts."""
+@pytest.fixture(params=["register_models()", "on demand"])
+def registered(
+    request: pytest.FixtureRequest, owui_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The Ollama model's LiteLLM name, its facts known to LiteLLM either way they arrive: from
+    `register_models()`, or at LiteLLM's first lookup (`litellm.lookup_facts`), which the
+    clients below make themselves before their first call."""
+    name = f"openwebui/{owui_settings.models['ollama']}"
+    if request.param == "on demand":
+        request.getfixturevalue("litellm_knows_no_openwebui_model")
+        return name
     monkeypatch.setattr(litellm, "suppress_debug_info", True)
     register_models()
-    name = f"openwebui/{owui_settings.models['ollama']}"
     assert litellm.supports_function_calling(name) is True
     assert litellm.supports_response_schema(name) is True
     return name
@@ -61,6 +70,7 @@ def test_dspy_typed_output_uses_the_json_schema(dspy: Any, registered: str) -> N
         fine: bool = dspy.OutputField()
 
     lm = dspy.LM(registered, cache=False, max_tokens=200)
+    assert lm.supports_response_schema  # DSPy's own decision, before its first call
     with dspy.context(lm=lm):
         result = dspy.Predict(Pick)(question="How many?")
     assert isinstance(result.count, int)
@@ -78,6 +88,7 @@ def test_dspy_native_tool_call(dspy: Any, registered: str) -> None:
         calls: dspy.ToolCalls = dspy.OutputField()
 
     lm = dspy.LM(registered, cache=False, max_tokens=200)
+    assert lm.supports_function_calling  # DSPy's own decision, before its first call
     adapter = dspy.ChatAdapter(use_native_function_calling=True)
     with dspy.context(lm=lm, adapter=adapter):
         result = dspy.Predict(Ask)(question="Weather in Oslo?", tools=[dspy.Tool(get_weather)])

@@ -41,12 +41,22 @@ from litellm.llms.custom_llm import CustomLLM
 from litellm.types.llms.custom_llm import CustomLLMItem
 from litellm.utils import custom_llm_setup
 
+from openwebui_adapters._client import OpenWebUIClient
 from openwebui_adapters._settings import PROVIDER
 
+from . import _on_demand
+from ._calls import Call
 from ._handler import OpenWebUILLM, handler
 from ._models import register_models
 
-__all__ = ["PROVIDER", "OpenWebUILLM", "handler", "register", "register_models"]
+__all__ = [
+    "PROVIDER",
+    "OpenWebUILLM",
+    "handler",
+    "lookup_facts",
+    "register",
+    "register_models",
+]
 
 
 def register(provider: str = PROVIDER, custom_handler: CustomLLM | None = None) -> None:
@@ -61,4 +71,21 @@ def register(provider: str = PROVIDER, custom_handler: CustomLLM | None = None) 
     custom_llm_setup()  # type: ignore[no-untyped-call]  # lists the provider now, so get_supported_openai_params knows it
 
 
+def lookup_facts(*, wait: float | None = _on_demand.DEFAULT_WAIT) -> None:
+    """How LiteLLM's first lookup of an `openwebui/` model learns its facts from the server in
+    `OPENWEBUI_SERVER_URL` (on from import, waiting 3 s at most): `wait=` seconds, or `None` to
+    leave facts unknown until `register_models()` or the model's first successful call."""
+    if wait is None:
+        _on_demand.uninstall()
+    else:
+        _on_demand.install(_lookup_client, wait=wait)
+
+
+def _lookup_client() -> OpenWebUIClient:
+    """The client a call uses for the server in the environment, without retries (it shares
+    the calls' connection and catalog)."""
+    return Call(model="", optional_params={"max_retries": 0}).client
+
+
 register()
+lookup_facts()  # LiteLLM's lookups (a framework building an agent) learn the server's facts

@@ -17,6 +17,8 @@ from openwebui_adapters._client import OpenWebUIClient
 from openwebui_adapters._settings import Settings
 from openwebui_adapters._tls import Verify
 
+from . import _on_demand
+
 __all__ = ["Call", "aiohttp_transport"]
 
 # LiteLLM settings that arrive among `optional_params` but are not part of the request body
@@ -118,6 +120,7 @@ class Call:
     @cached_property
     def client(self) -> OpenWebUIClient:
         """The core client for this call (cheap: equal settings share one connection)."""
+        _on_demand.keep_installed()  # after a reload of LiteLLM's price list put a plain one
         extra_headers = {
             **(self.headers or {}),
             **(self.optional_params.get("extra_headers") or {}),
