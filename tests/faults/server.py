@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from samples import load_sample
+from samples import front_sample, load_sample
 
 CHAT = "/api/chat/completions"
 MODELS = "/api/models"
@@ -159,6 +159,20 @@ def sample(name: str, **headers: str) -> Behaviour:
     """What the real Open WebUI answered in tests/data/<name>.* (status, content type, body)."""
     recorded = load_sample(name)
     return raw(recorded.status, recorded.body, recorded.content_type, **headers)
+
+
+def front(name: str) -> Behaviour:
+    """What a proxy, sign-in gate or CDN in front of Open WebUI answered (tests/data/front/), with
+    every header it sent (the body's own length is set again: the bodies are stored decoded)."""
+    status_code, headers, body = front_sample(name)
+    dropped = ("content-length", "transfer-encoding", "content-encoding", "connection")
+    kept = [(key, value) for key, value in headers.items() if key.lower() not in dropped]
+
+    def answer(conn: Conn, request: Request) -> None:
+        conn.head(status_code, [*kept, ("Content-Length", str(len(body)))])
+        conn.send(body)
+
+    return answer
 
 
 def sse(

@@ -32,6 +32,7 @@ from server import (
     chunk,
     closed_port,
     echoing_key,
+    front,
     ok_chat,
     raw,
     reset_before_answer,
@@ -291,6 +292,33 @@ FAULTS: list[Fault] = [
           E.ConfigurationError, "settings", URL, 0, "BadRequestError", "ConfigurationError",
           "ConfigurationError", key=lambda canary: canary[:12] + "\u201d" + canary[12:]),
     Fault("session-token-jwt", _ok, None, None, None, 1, None, None, None, key=session_token),
+    # -- in front of Open WebUI: real answers of nginx and Caddy (tests/data/front/)
+    Fault("413-nginx-body-limit", chat_fault(front("nginx_413_body_too_large")),
+          E.RequestTooLargeError, "in front", None, 1, "BadRequestError", INV,
+          "RequestTooLargeError"),
+    Fault("401-nginx-basic-auth", chat_fault(front("nginx_401_basic_auth")),
+          E.ProxyAuthenticationError, "in front", "headers", 1, "AuthenticationError", AUTH,
+          "ProxyAuthenticationError"),
+    Fault("302-sign-in-gate", chat_fault(front("nginx_302_signin")),
+          E.SignInRequiredError, "in front", "headers", 1, "AuthenticationError", AUTH,
+          "SignInRequiredError"),
+    Fault("302-sign-in-gate-stream", chat_fault(front("nginx_302_signin")),
+          E.SignInRequiredError, "in front", "headers", 1, "AuthenticationError", AUTH,
+          "SignInRequiredError", stream=True),
+    Fault("502-nginx-open-webui-down", chat_fault(front("nginx_502_upstream_closed")),
+          E.ServerError, "upstream", None, 3, "BadGatewayError", API, "ServerError"),
+    Fault("502-caddy-open-webui-down", chat_fault(front("caddy_502_upstream_closed")),
+          E.ServerError, "upstream", None, 3, "BadGatewayError", API, "ServerError"),
+    Fault("504-nginx-read-timeout", chat_fault(front("nginx_504_upstream_timeout")),
+          E.GatewayTimeoutError, "upstream", None, 3, "Timeout", API, "GatewayTimeoutError"),
+    Fault("403-nginx-allow-list", chat_fault(front("nginx_403_deny")),
+          E.PermissionDeniedError, "permission", None, 1, "PermissionDeniedError", PERM,
+          "PermissionDeniedError"),
+    Fault("400-nginx-http-to-https-port", chat_fault(front("nginx_400_http_to_https_port")),
+          E.SchemeMismatchError, "network", SRV, 1, "APIConnectionError", CONN,
+          "SchemeMismatchError"),
+    Fault("200-caddy-no-route", chat_fault(front("caddy_200_no_route")),
+          E.RouteError, "route", SRV, 1, "NotFoundError", CONN, "RouteError"),
 ]
 # fmt: on
 
@@ -440,13 +468,13 @@ LOGGERS = (
 # What each library calls a setting its users passed (the rows pass URL, key and model).
 NAMES: dict[str, dict[str, str]] = {
     "core": {"server_url": "server_url", "api_key": "api_key", "model": "model",
-             "verify": "verify", "timeout": "timeout"},
+             "verify": "verify", "timeout": "timeout", "headers": "headers"},
     "litellm": {"server_url": "api_base", "api_key": "api_key", "model": "model",
-                "verify": "ssl_verify", "timeout": "timeout"},
+                "verify": "ssl_verify", "timeout": "timeout", "headers": "extra_headers"},
     "langchain": {"server_url": "base_url", "api_key": "api_key", "model": "model",
-                  "verify": "verify", "timeout": "timeout"},
+                  "verify": "verify", "timeout": "timeout", "headers": "default_headers"},
     "smolagents": {"server_url": "api_base", "api_key": "api_key", "model": "model_id",
-                   "verify": "verify", "timeout": "timeout"},
+                   "verify": "verify", "timeout": "timeout", "headers": "headers"},
 }  # fmt: skip
 
 
