@@ -280,7 +280,13 @@ class Doctor:
             if isinstance(error, RouteError):
                 raise self._route_error(url, response, error)
             raise error
-        self._front = ", ".join(responder(response).front) or None
+        front = responder(response).front
+        seen = [
+            f"{name}: {response.headers[name]}"
+            for name in ("server", "via")
+            if name in response.headers
+        ]
+        self._front = f"{', '.join(front)} ({'; '.join(seen)})" if front else None
         note = untested_note(version)
         if note:
             self._notes["open webui"] = note

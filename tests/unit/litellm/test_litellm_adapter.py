@@ -475,3 +475,35 @@ def test_the_providers_clients_share_a_pool_apart_from_other_libraries() -> None
     assert plain.connection is not first.connection  # another async transport: another pool
     assert shared_connections() == 2
     reset_connections()
+
+
+def test_a_router_entry_with_a_wrong_api_base_names_api_base(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The user wrote `api_base` in the Router's list: that is the setting to change, not an
+    environment variable they never set."""
+    import socket
+
+    monkeypatch.delenv("OPENWEBUI_SERVER_URL", raising=False)
+    monkeypatch.setattr(litellm, "suppress_debug_info", True)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    router = litellm.Router(
+        model_list=[
+            {
+                "model_name": "chat",
+                "litellm_params": {
+                    "model": "openwebui/stub-gpt",
+                    "api_base": f"http://127.0.0.1:{closed}",
+                    "api_key": KEY,
+                    "max_retries": 0,
+                },
+            }
+        ],
+        num_retries=0,
+    )
+    with pytest.raises(llm_errors.APIConnectionError) as caught:
+        router.completion(model="chat", messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.setting == "api_base"  # type: ignore[attr-defined]
+    assert "check the port in api_base" in str(caught.value)
