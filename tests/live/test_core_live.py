@@ -1,7 +1,8 @@
 """The core and the doctor against a real Open WebUI (`nox -s live`): no cassettes.
 
 These need a server because they exercise what a recording cannot: DNS, closed ports and the
-command line in its own process.
+command line in its own process (resolving names and chatting by them are the recorded flows of
+tests/replay/test_core.py, which run live too in this mode).
 """
 
 from __future__ import annotations
@@ -15,33 +16,9 @@ from typing import Any
 
 import pytest
 
-from openwebui_adapters import OpenWebUIClient
-
 pytestmark = pytest.mark.live
 
 WRONG_KEY = "sk-0000wrong0000key0000"
-
-
-@pytest.mark.parametrize(
-    ("written", "expected"),
-    [
-        ("Team Assistant", "team-assistant"),
-        ("stub-llama", "stub-llama:latest"),
-        ("STUB-GPT", "stub-gpt"),
-        ("ollama/stub-llama", "stub-llama:latest"),
-    ],
-    ids=["display-name", "missing-tag", "other-case", "leftover-prefix"],
-)
-def test_resolve_model(owui_settings: Any, written: str, expected: str) -> None:
-    assert OpenWebUIClient().resolve_model(written) == expected
-
-
-@pytest.mark.parametrize("written", ["Team Assistant", "ollama/stub-llama"])
-def test_chat_with_a_name_as_a_person_writes_it(owui_settings: Any, written: str) -> None:
-    answer = OpenWebUIClient().chat(
-        {"model": written, "messages": [{"role": "user", "content": "hi"}]}
-    )
-    assert answer["choices"][0]["message"]["content"]
 
 
 def doctor(model: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -114,7 +114,7 @@ def test_the_seeds_ollama_v1_url_still_reaches_the_model(owui_settings: Any) -> 
         messages=MESSAGES,
         api_base=f"{owui_settings.server_url}/ollama/v1/",
     )
-    assert response.choices[0].message.content
+    assert response.choices[0].message.content == "Echo: Say hello."  # the stack's echo
 
 
 @pytest.mark.parametrize("script", ["litellm_quickstart.py", "litellm_seed_example.py"])

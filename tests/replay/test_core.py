@@ -16,6 +16,8 @@ from openwebui_adapters.errors import AuthenticationError, ModelNotFoundError
 pytestmark = pytest.mark.vcr
 
 MESSAGES = [{"role": "user", "content": "Say hello in one word."}]
+# The stack's deterministic backend echoes the last user message.
+ECHO = "Echo: Say hello in one word."
 WRONG_KEY = "sk-0000wrong0000key0000"
 
 # What a person writes -> which of the suite's models it must resolve to.
@@ -64,14 +66,14 @@ def test_list_models_shows_both_backends_and_the_custom_model(
 def test_chat_answers(client: OpenWebUIClient, owui_settings: Any, backend: str) -> None:
     answer = client.chat({"model": owui_settings.models[backend], "messages": MESSAGES})
     assert answer["object"] == "chat.completion"
-    assert answer["choices"][0]["message"]["content"]
+    assert answer["choices"][0]["message"]["content"] == ECHO
 
 
 def test_chat_by_display_name_resolves_and_answers(
     client: OpenWebUIClient, owui_settings: Any
 ) -> None:
     answer = client.chat({"model": owui_settings.models["custom_name"], "messages": MESSAGES})
-    assert answer["choices"][0]["message"]["content"]
+    assert answer["choices"][0]["message"]["content"] == ECHO
     assert client.resolve_model(owui_settings.models["custom_name"]) == "team-assistant"
 
 
@@ -82,7 +84,7 @@ def test_stream_chat_yields_text_then_usage(
     chunks = list(
         client.stream_chat({"model": owui_settings.models[backend], "messages": MESSAGES})
     )
-    assert text_of(chunks)
+    assert text_of(chunks) == ECHO
     assert chunks[-1]["usage"]["completion_tokens"] > 0
 
 
@@ -92,13 +94,13 @@ async def test_async_stream_chat_yields_text_then_usage(
 ) -> None:
     payload = {"model": owui_settings.models[backend], "messages": MESSAGES}
     chunks = [chunk async for chunk in client.astream_chat(payload)]
-    assert text_of(chunks)
+    assert text_of(chunks) == ECHO
     assert chunks[-1]["usage"]["completion_tokens"] > 0
 
 
 async def test_async_chat_answers(client: OpenWebUIClient, owui_settings: Any) -> None:
     answer = await client.achat({"model": owui_settings.models["ollama"], "messages": MESSAGES})
-    assert answer["choices"][0]["message"]["content"]
+    assert answer["choices"][0]["message"]["content"] == ECHO
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

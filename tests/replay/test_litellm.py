@@ -409,7 +409,7 @@ def test_a_wrong_route_is_walked_up_to_the_server(owui_settings: Any) -> None:
         messages=MESSAGES,
         api_base=f"{owui_settings.server_url}/typo/",
     )
-    assert response.choices[0].message.content
+    assert response.choices[0].message.content == "Echo: Say hello."  # the stack's echo
 
 
 def test_unknown_embedding_model_is_not_found(owui_settings: Any) -> None:

@@ -595,8 +595,30 @@ def test_a_wrong_name_in_files_sends_no_chat(server: Server) -> None:
 # -- async twins ---------------------------------------------------------------------------------
 
 
+def knowledge_tour_sync(server: Server) -> tuple[Any, ...]:
+    """The same calls as `knowledge_tour_async`, through the sync methods."""
+    client = make_client(server)
+    uploaded = client.upload_file(b"x", filename="notes.md")
+    base = client.add_file_to_knowledge("team handbook", uploaded)
+    found = client.search_knowledge(base, "invoices", k=2)
+    answer = client.chat({"model": "stub-gpt", "messages": USER, "files": [base]})
+    chunks = list(
+        client.stream_chat({"model": "stub-gpt", "messages": USER, "files": ["Team Handbook"]})
+    )
+    created = client.create_knowledge("Other")
+    client.delete_knowledge(created)
+    client.delete_file(uploaded)
+    listed = client.list_knowledge()
+    return uploaded, base, found, answer, chunks, listed
+
+
 def test_async_twins_agree_with_the_sync_methods(server: Server) -> None:
     server.statuses = ["pending", "completed"]
+    synced = knowledge_tour_sync(server)
+    sync_paths = server.paths()
+    server.requests.clear()
+    server.statuses = ["pending", "completed"]
+    server.bases = [dict(KB)]
 
     async def run() -> tuple[Any, ...]:
         client = make_client(server)
@@ -616,7 +638,13 @@ def test_async_twins_agree_with_the_sync_methods(server: Server) -> None:
         listed = await client.alist_knowledge()
         return uploaded, base, found, answer, chunks, listed
 
-    uploaded, base, found, answer, chunks, listed = asyncio.run(run())
+    awaited = asyncio.run(run())
+    uploaded, base, found, answer, chunks, listed = awaited
+    assert server.paths() == sync_paths  # the same requests, in the same order
+    assert awaited[:3] == synced[:3]  # the same records
+    assert answer["sources"] == synced[3]["sources"]
+    assert [c.get("sources") for c in chunks] == [c.get("sources") for c in synced[4]]
+    assert [b.id for b in listed] == [b.id for b in synced[5]]
     assert uploaded.status == "completed"
     assert base.file_ids == (FILE_ID,)
     assert [c.file_name for c in found] == ["invoices.md", "zebra.txt"]

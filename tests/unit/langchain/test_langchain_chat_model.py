@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.exceptions import ModelAPIError
-from langchain_core.language_models import BaseChatModel
 from langchain_core.load import dumpd, load
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
@@ -163,8 +162,13 @@ async def test_ainvoke_is_natively_async(server: FakeServer) -> None:
     assert result.content == "Echo: hi"
     # Served on the event loop's own thread: not a sync call pushed to an executor.
     assert server.threads == [threading.current_thread()]
-    assert ChatOpenWebUI._agenerate is not BaseChatModel._agenerate
-    assert ChatOpenWebUI._astream is not BaseChatModel._astream
+
+
+async def test_astream_is_natively_async(server: FakeServer) -> None:
+    server.reply(sse(delta(content="Echo: "), delta(content="hi", finish_reason="stop")))
+    parts = [chunk.content async for chunk in server.chat().astream("hi")]
+    assert "".join(str(p) for p in parts) == "Echo: hi"
+    assert server.threads == [threading.current_thread()]  # not LangChain's executor fallback
 
 
 def test_batch_sends_one_request_per_input(server: FakeServer) -> None:
