@@ -164,13 +164,6 @@ async def test_ainvoke_is_natively_async(server: FakeServer) -> None:
     assert server.threads == [threading.current_thread()]
 
 
-async def test_astream_is_natively_async(server: FakeServer) -> None:
-    server.reply(sse(delta(content="Echo: "), delta(content="hi", finish_reason="stop")))
-    parts = [chunk.content async for chunk in server.chat().astream("hi")]
-    assert "".join(str(p) for p in parts) == "Echo: hi"
-    assert server.threads == [threading.current_thread()]  # not LangChain's executor fallback
-
-
 def test_batch_sends_one_request_per_input(server: FakeServer) -> None:
     server.reply(completion("a"), completion("b"))
     results = server.chat().batch(["one", "two"], config={"max_concurrency": 1})
