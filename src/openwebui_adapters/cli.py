@@ -165,21 +165,16 @@ def run_chat(args: argparse.Namespace) -> int:
     client = _client(args)
     payload = {"model": _chat_model(args, client), "messages": messages}
     if args.stream:
-        for chunk in client.stream_chat(payload):
+        for chunk in client.stream_answer(payload):
             if args.json:
-                print(json.dumps(chunk), flush=True)
-                continue
-            for choice in chunk.get("choices") or []:
-                print((choice.get("delta") or {}).get("content") or "", end="", flush=True)
+                print(json.dumps(dict(chunk.raw)), flush=True)  # the server's chunk, as sent
+            else:
+                print(chunk.content, end="", flush=True)
         if not args.json:
             print()
         return 0
-    answer = client.chat(payload)
-    print(
-        json.dumps(answer, indent=2)
-        if args.json
-        else answer["choices"][0]["message"].get("content") or ""
-    )
+    answer = client.answer(payload)
+    print(json.dumps(dict(answer.raw), indent=2) if args.json else answer.content or "")
     return 0
 
 
