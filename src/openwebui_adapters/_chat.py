@@ -157,8 +157,7 @@ class Chat:
         stream = yield from self.models.with_model(name, start)
         fix = StreamFixer()
         while (chunks := (yield from stream.next_chunks())) is not None:
-            for chunk in chunks:
-                yield Emit(fix(chunk))
+            yield Emit([fix(chunk) for chunk in chunks])
 
     def embed(self, payload: Mapping[str, Any]) -> Plan[dict[str, Any]]:
         """Embeddings (OpenAI format) for `payload["input"]`, one vector per input, in order."""

@@ -7,7 +7,7 @@ the `yield`. Two drivers perform effects: `run`/`iterate` with an `httpx.Client`
 with an `httpx.AsyncClient`. So the logic exists once and the drivers only send, read and sleep,
 as httpx's `BaseClient` holds the decisions and `Client`/`AsyncClient` only the loops.
 
-A streaming plan yields `Emit(item)` for each item its caller receives; when the caller stops
+A streaming plan yields `Emit(items)` for the items its caller receives; when the caller stops
 early, the driver closes the plan and every response it had opened.
 """
 
@@ -15,7 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
@@ -69,104 +77,92 @@ class Outgoing:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Send:
     """Send a request and read its whole answer -> `httpx.Response`."""
 
     request: Outgoing
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Open:
     """Send a request, leaving its body to `Read` -> `httpx.Response` (body not read)."""
 
     request: Outgoing
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Read:
     """The next text of an opened answer -> `str`, or None once the body has ended."""
 
     response: httpx.Response
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ReadAll:
     """Read an opened answer's whole body (and let its connection go) -> None."""
 
     response: httpx.Response
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Close:
     """Let an opened answer go without reading the rest -> None."""
 
     response: httpx.Response
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Sleep:
     """Wait -> None."""
 
     seconds: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Blocking:
     """Call a blocking function (a file read): in a worker thread for the async driver."""
 
     call: Callable[[], Any]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Emit:
-    """A streaming plan's next item for its caller -> None."""
+    """A streaming plan's next items for its caller (one effect for all a read brought) -> None."""
 
-    item: Any
+    items: Iterable[Any]
 
 
 Effect: TypeAlias = Send | Open | Read | ReadAll | Close | Sleep | Blocking | Emit
 Plan: TypeAlias = Generator[Effect, Any, T]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Returned:
     """The async driver's last step: what the plan returned."""
 
     value: Any
 
 
-class _Steps:
-    """What the two drivers share: feeding a plan what its last effect produced."""
-
-    def __init__(self, plan: Plan[Any]) -> None:
-        self.plan = plan
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-    def next_effect(self) -> Effect:
-        """The plan's next effect; StopIteration (with its return value) when it is done."""
-        value, error, self.value, self.error = self.value, self.error, None, None
-        return self.plan.send(value) if error is None else self.plan.throw(error)
-
-
 def _drive(plan: Plan[T], client: httpx.Client) -> Generator[Any, None, T]:
-    steps = _Steps(plan)
     opened: dict[httpx.Response, Iterator[str]] = {}
+    value: Any = None
+    error: BaseException | None = None
     try:
         while True:
             try:
-                effect = steps.next_effect()
+                effect = plan.send(value) if error is None else plan.throw(error)
             except StopIteration as stop:
                 result: T = stop.value
                 return result
-            if isinstance(effect, Emit):
-                yield effect.item
+            value = error = None
+            if type(effect) is Emit:
+                yield from effect.items
                 continue
             try:
-                steps.value = _perform(effect, client, opened)
+                value = _perform(effect, client, opened)
             except httpx.RequestError as exc:
-                steps.error = exc
+                error = exc
     finally:
         plan.close()
         for response in opened:
@@ -176,14 +172,14 @@ def _drive(plan: Plan[T], client: httpx.Client) -> Generator[Any, None, T]:
 def _perform(
     effect: Effect, client: httpx.Client, opened: dict[httpx.Response, Iterator[str]]
 ) -> Any:
+    if type(effect) is Read:  # a stream's hot path first
+        return next(opened[effect.response], None)
     if isinstance(effect, Send):
         return client.send(effect.request.build(client))
     if isinstance(effect, Open):
         response = client.send(effect.request.build(client), stream=True)
         opened[response] = response.iter_text()
         return response
-    if isinstance(effect, Read):
-        return next(opened[effect.response], None)
     if isinstance(effect, ReadAll):
         opened.pop(effect.response, None)
         effect.response.read()
@@ -199,22 +195,25 @@ def _perform(
 
 
 async def _adrive(plan: Plan[Any], client: httpx.AsyncClient) -> AsyncGenerator[Any, None]:
-    steps = _Steps(plan)
     opened: dict[httpx.Response, AsyncIterator[str]] = {}
+    value: Any = None
+    error: BaseException | None = None
     try:
         while True:
             try:
-                effect = steps.next_effect()
+                effect = plan.send(value) if error is None else plan.throw(error)
             except StopIteration as stop:
                 yield _Returned(stop.value)
                 return
-            if isinstance(effect, Emit):
-                yield effect.item
+            value = error = None
+            if type(effect) is Emit:
+                for item in effect.items:
+                    yield item
                 continue
             try:
-                steps.value = await _aperform(effect, client, opened)
+                value = await _aperform(effect, client, opened)
             except httpx.RequestError as exc:
-                steps.error = exc
+                error = exc
     finally:
         plan.close()
         for response in opened:
@@ -224,14 +223,14 @@ async def _adrive(plan: Plan[Any], client: httpx.AsyncClient) -> AsyncGenerator[
 async def _aperform(
     effect: Effect, client: httpx.AsyncClient, opened: dict[httpx.Response, AsyncIterator[str]]
 ) -> Any:
+    if type(effect) is Read:  # a stream's hot path first
+        return await anext(opened[effect.response], None)
     if isinstance(effect, Send):
         return await client.send(effect.request.build(client))
     if isinstance(effect, Open):
         response = await client.send(effect.request.build(client), stream=True)
         opened[response] = response.aiter_text()
         return response
-    if isinstance(effect, Read):
-        return await anext(opened[effect.response], None)
     if isinstance(effect, ReadAll):
         opened.pop(effect.response, None)
         await effect.response.aread()

@@ -237,6 +237,7 @@ class ChunkStream:
         self.pending = first
         self.decoder = SSEDecoder(url)
         self.key = key
+        self._read = Read(response) if response is not None else None  # made once: the hot path
 
     def next_chunks(self) -> Plan[list[dict[str, Any]] | None]:
         """The chunks that arrive next (at least one), or None once the stream has ended; a
@@ -248,10 +249,10 @@ class ChunkStream:
 
     def _next(self) -> Plan[list[dict[str, Any]] | None]:
         while not self.pending:
-            if self.response is None or self.decoder.done:
+            if self._read is None or self.decoder.done:
                 return None
             try:
-                text = yield Read(self.response)
+                text = yield self._read
             except httpx.RequestError as exc:
                 error = error_from_transport(exc, self.url)
                 raise ResponseError(
