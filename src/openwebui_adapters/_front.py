@@ -161,7 +161,7 @@ def _foreign(
         return Responder("proxy", product, line)
     if _bare_status_text(status, body):
         return Responder("proxy", "Traefik", f"plain {body.strip()!r} and no Server header")
-    if status >= 400 and body.strip() in ("", f"{status} {_phrase(status)}"):  # never Open WebUI's
+    if status >= 400 and body.strip() in ("", *(f"{status} {p}" for p in _phrases(status))):
         return Responder("proxy", None, f"{status} with body {body.strip()!r}")
     return Responder("unknown", None, f"{status} {headers.get('content-type', 'no content type')}")
 
@@ -285,14 +285,28 @@ def _json_detail(body: str) -> str | None:
 
 def _bare_status_text(status: int, body: str) -> bool:
     """Traefik's own replies: the reason phrase alone (`Bad Gateway`) or Go's `404 page not found`."""
-    return body.strip() in (_phrase(status), "404 page not found")
+    return body.strip() in (*_phrases(status), "404 page not found")
 
 
-def _phrase(status: int) -> str | None:
+# The phrases RFC 7231 gave and RFC 9110 renamed (Python 3.13 has the new ones; servers and
+# Go still send the old).
+_OLD_PHRASES = {
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    416: "Requested Range Not Satisfiable",
+    422: "Unprocessable Entity",
+}
+
+
+def _phrases(status: int) -> tuple[str, ...]:
+    """The reason phrases a server may send with `status`, old and new."""
     try:
-        return HTTPStatus(status).phrase
+        phrases = {HTTPStatus(status).phrase}
     except ValueError:
-        return None
+        phrases = set()
+    if status in _OLD_PHRASES:
+        phrases.add(_OLD_PHRASES[status])
+    return tuple(sorted(phrases))
 
 
 def _where(url: SplitResult) -> str:
