@@ -205,3 +205,32 @@ def test_a_proxy_caller_cannot_switch_verification_off(
             proxy_server_request=request,
         )
     assert isinstance(refused.value.__cause__, TLSError)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_router_deployments_ssl_verify_reaches_its_calls(
+    tls_server: FaultServer, ca_bundle: str, litellm_tls: object, asynchronous: bool
+) -> None:
+    """The Proxy's per-model `litellm_params: {ssl_verify: ...}` is a Router deployment's."""
+    import asyncio
+
+    router = litellm_tls.Router(  # type: ignore[attr-defined]
+        model_list=[
+            {
+                "model_name": "private-ca",
+                "litellm_params": {
+                    "model": "openwebui/llama3:latest",
+                    "api_base": tls_server.url,
+                    "api_key": KEY,
+                    "ssl_verify": ca_bundle,
+                    "max_retries": 0,
+                },
+            }
+        ],
+        num_retries=0,
+    )
+    if asynchronous:
+        response = asyncio.run(router.acompletion(model="private-ca", messages=ASK["messages"]))
+    else:
+        response = router.completion(model="private-ca", messages=ASK["messages"])
+    assert response.choices[0].message.content == "Hello from the fault server."
