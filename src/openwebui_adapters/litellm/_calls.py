@@ -22,9 +22,10 @@ from . import _on_demand
 __all__ = ["Call", "aiohttp_transport"]
 
 # LiteLLM settings that arrive among `optional_params` but are not part of the request body
-# (`ssl_verify` does before LiteLLM 1.110, which declares it a LiteLLM parameter).
+# (`ssl_verify` does before LiteLLM 1.110, which declares it a LiteLLM parameter; LiteLLM passes
+# an argument it does not know, such as `api_key_header`, on as one).
 _CLIENT_OPTIONS: Final = frozenset(
-    {"max_retries", "extra_headers", "extra_body", "stream", "ssl_verify"}
+    {"max_retries", "extra_headers", "extra_body", "stream", "ssl_verify", "api_key_header"}
 )
 
 
@@ -135,6 +136,7 @@ class Call:
             max_retries=self.optional_params.get("max_retries"),
             headers=extra_headers or None,
             verify=_verify(self.litellm_params),
+            api_key_header=self.optional_params.get("api_key_header"),
         )
         return OpenWebUIClient.from_settings(settings, async_transport_factory=aiohttp_transport)
 
