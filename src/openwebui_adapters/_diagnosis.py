@@ -138,6 +138,13 @@ def _url(response: httpx.Response) -> str | None:
         return None
 
 
+def _method(response: httpx.Response) -> str | None:
+    try:
+        return response.request.method
+    except RuntimeError:  # a response built by hand has no request
+        return None
+
+
 def _text(response: httpx.Response) -> str:
     try:
         return response.text
@@ -177,11 +184,15 @@ def _front_error(
     if who.kind == "sso":
         where = f" at {who.sign_in_url}" if who.sign_in_url else ""
         gate = who.name or "A sign-in gate"
-        return SignInRequiredError(
-            f"{gate} in front of Open WebUI answered with its sign-in page{where} "
-            f"(HTTP {status}): the call never reached Open WebUI, and nothing was sent there",
-            **common,
-        )
+        if "location" in response.headers:
+            told = (
+                f"sent the call to its sign-in page{where} (HTTP {status}); the redirect was not "
+                "followed: the call never reached Open WebUI, and nothing (the key included) "
+                "was sent to the sign-in page"
+            )
+        else:
+            told = f"answered with its sign-in page{where} (HTTP {status}) instead of Open WebUI"
+        return SignInRequiredError(f"{gate} in front of Open WebUI {told}", **common)
     if status in (401, 407):
         realm = f", realm {who.realm!r}" if who.realm else ""
         return ProxyAuthenticationError(
@@ -331,6 +342,15 @@ def error_from_redirect(
             f"{url} redirected to another host, {target}; it was not followed, so nothing "
             "(the key included) was sent there",
             hint=f"if {final} is where Open WebUI is, set {{server_url}} to it",
+            **common,
+        )
+    kept = response.status_code in (307, 308) or _method(response) in ("GET", "HEAD")
+    if kept and (sent.scheme, sent.port) != (went.scheme, went.port):
+        # Not a POST made a GET: another port (or http to https on one) of the same host.
+        return RouteError(
+            f"{url} redirected to {target}, another address on the same host; it was not "
+            "followed, so nothing (the key included) was sent there",
+            hint=f"set {{server_url}} to the address it redirects to ({final})",
             **common,
         )
     return RedirectedPostError(

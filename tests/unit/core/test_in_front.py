@@ -174,3 +174,24 @@ def test_open_webuis_own_html_page_stays_a_route_error() -> None:
     error, _ = chat_through("nginx_200_owui_page")
     assert type(error) is E.RouteError
     assert "web UI's HTML page" in error.message
+
+
+def test_a_sign_in_redirect_says_it_was_not_followed() -> None:
+    error, _ = chat_through("nginx_302_signin")
+    assert "the redirect was not followed" in error.message
+    assert "nothing (the key included) was sent to the sign-in page" in error.message
+
+
+def test_a_get_sent_to_another_port_is_not_called_a_lost_post() -> None:
+    """http://host:8080 that redirects to https://host (nginx's 301): a GET is not followed to
+    another origin, and the error names where it goes, not a POST turned into a GET."""
+    front = Front("nginx_301_to_https")
+    client = OpenWebUIClient(
+        "http://127.0.0.1:8080/tls", KEY, transport=httpx.MockTransport(front), max_retries=0
+    )
+    with pytest.raises(errors.RouteError) as caught:
+        client.list_models()
+    assert type(caught.value) is E.RouteError, repr(caught.value)
+    assert "POST" not in caught.value.message
+    assert "it was not followed" in caught.value.message
+    assert "https://127.0.0.1" in caught.value.hint
