@@ -221,7 +221,9 @@ def _front_error(
             hint="use https:// in {server_url}",
             **common,
         )
-    if status in (404, 405):
+    if status in (404, 405) or 200 <= status < 300:
+        # A success that is not Open WebUI's (Caddy's empty 200, a default welcome page): the
+        # proxy serves something else at that path.
         return RouteError(
             f"{front} has no route for {_url(response)} (HTTP {status}){evidence}",
             hint="set {server_url} to the address you open in the browser, with the sub-path "
@@ -410,7 +412,8 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 
 def _chain_text(exc: BaseException) -> str:
-    return " ".join(_SSL_SETTING.sub("", str(e)).lower() for e in _causes(exc))
+    # Each message once: httpx repeats its cause's text (the message quotes it).
+    return " ".join(dict.fromkeys(_SSL_SETTING.sub("", str(e)).lower() for e in _causes(exc)))
 
 
 def _refine_connect_error(exc: Exception) -> type[OpenWebUIError] | None:

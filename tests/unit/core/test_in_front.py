@@ -14,6 +14,7 @@ import pytest
 
 from openwebui_adapters import OpenWebUIClient, errors
 from openwebui_adapters import _sending as sending
+from openwebui_adapters._diagnosis import error_from_response, error_from_transport
 from samples import front_response
 
 URL = "http://owui.test"
@@ -195,3 +196,23 @@ def test_a_get_sent_to_another_port_is_not_called_a_lost_post() -> None:
     assert "POST" not in caught.value.message
     assert "it was not followed" in caught.value.message
     assert "https://127.0.0.1" in caught.value.hint
+
+
+def test_a_proxys_empty_success_is_a_route_error_wherever_it_is_read() -> None:
+    """Caddy's empty 200 for a path it has no route for, read as a failed answer (the doctor's
+    /api/version), blames the URL's sub-path, not "ask whoever runs the proxy"."""
+    response = front_response("caddy_200_no_route")
+    response.request = httpx.Request("GET", f"{URL}/api/version")
+    error = error_from_response(response)
+    assert type(error) is E.RouteError, repr(error)
+    assert "Caddy in front of Open WebUI has no route" in error.message
+    assert "sub-path" in error.hint
+
+
+def test_https_to_a_plain_port_quotes_the_tls_failure_once() -> None:
+    text = "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)"
+    exc = httpx.ConnectError(text)
+    exc.__cause__ = ConnectionError(text)  # httpx and httpcore repeat their cause's text
+    error = error_from_transport(exc, f"{URL.replace('http', 'https')}/api/chat/completions")
+    assert type(error) is E.SchemeMismatchError, repr(error)
+    assert error.message.count("wrong version number") == 1, error.message
