@@ -63,6 +63,7 @@ _BODY_LIMIT = 300
 
 _MODEL_NOT_FOUND = re.compile(r"model\b.*\bnot found|model not found", re.IGNORECASE)
 _API_KEYS_DISABLED = re.compile(r"api key is not enabled", re.IGNORECASE)
+_NO_CREDENTIALS = "Not authenticated"  # Open WebUI's 401 when the request carried no key at all
 _UPSTREAM_DOWN = re.compile(r"server connection error", re.IGNORECASE)
 # What OpenAI, vLLM, Ollama, llama.cpp and Anthropic-style backends say when the input is too long.
 _CONTEXT_OVERFLOW = re.compile(
@@ -267,8 +268,10 @@ def error_from_response(
     *,
     model: str | None = None,
     names: Mapping[str, str] | None = None,
+    key_header: str | None = None,
 ) -> OpenWebUIError:
-    """Diagnose a failed (or HTML) answer into the error that names its layer and setting."""
+    """Diagnose a failed (or HTML) answer into the error that names its layer and setting
+    (`key_header`: the header that carried the key, when not `Authorization`)."""
     status = response.status_code
     url = _url(response)
     detail = server_detail(_text(response))
@@ -291,6 +294,18 @@ def error_from_response(
         return ModelNotFoundError(
             f"Open WebUI has no model {model!r}" if model else f"Model not found: {detail}",
             model=model,
+            **common,
+        )
+    if status == 401 and detail == _NO_CREDENTIALS and key_header is not None:
+        return AuthenticationError(
+            "Open WebUI found no API key in the request (401 Not authenticated): the key went "
+            "in the header set by {api_key_header}, which Open WebUI reads only from release "
+            "0.8.4 on (x-api-key, or what its CUSTOM_API_KEY_HEADER names), or a proxy in front "
+            "did not pass that header on",
+            setting="api_key_header",
+            hint="upgrade Open WebUI to 0.8.4 or later; on an older release also send the key "
+            "as the `token` cookie, which every release reads ({headers}={'Cookie': "
+            "'token=<key>'}), or have the proxy pass the key header on",
             **common,
         )
     if status == 403 and _API_KEYS_DISABLED.search(detail):

@@ -216,3 +216,18 @@ def test_https_to_a_plain_port_quotes_the_tls_failure_once() -> None:
     error = error_from_transport(exc, f"{URL.replace('http', 'https')}/api/chat/completions")
     assert type(error) is E.SchemeMismatchError, repr(error)
     assert error.message.count("wrong version number") == 1, error.message
+
+
+@pytest.mark.parametrize("name", ["nginx_401_owui_nokey", "caddy_401_owui_nokey"])
+def test_open_webuis_no_key_401_with_a_key_header_says_the_release_may_not_read_it(
+    name: str,
+) -> None:
+    """Behind basic auth the key travels in x-api-key, which Open WebUI reads from 0.8.4 on: an
+    older release answers 401 "Not authenticated", and the key itself is not at fault."""
+    error, _ = chat_through(name, api_key_header="x-api-key")
+    assert type(error) is E.AuthenticationError, repr(error)
+    assert error.setting == "api_key_header"
+    assert "0.8.4" in error.message
+    assert "`token` cookie" in error.hint
+    bearer, _ = chat_through(name)  # the key in Authorization: the key is what was refused
+    assert bearer.setting == "api_key"
