@@ -187,6 +187,9 @@ class State:
     # The optional real model's id in Open WebUI and its llama.cpp server; None without one.
     real_model: str | None = None
     real_model_url: str | None = None
+    # The admin's session token (JWT), for tests that change the server's settings through its
+    # admin API; an API key cannot undo a restriction on API keys. None in older state files.
+    admin_token: str | None = field(default=None, repr=False)
 
     def env(self) -> dict[str, str]:
         env = {"OPENWEBUI_SERVER_URL": self.server_url, "OPENWEBUI_API_KEY": self.api_key}
@@ -718,8 +721,8 @@ def _wait_healthy(server_url: str, pid: int, log_file: Path, timeout: float) -> 
     )
 
 
-def _provision(server_url: str, log_file: Path, real_model: str | None = None) -> str:
-    """Create the admin, its API key and the custom model; return the key."""
+def _provision(server_url: str, log_file: Path, real_model: str | None = None) -> tuple[str, str]:
+    """Create the admin, its API key and the custom model; return the key and the admin's JWT."""
     password = secrets.token_urlsafe(24)
     status, body = http(
         "POST", f"{server_url}/api/v1/auths/signup", {**ADMIN, "password": password}
@@ -762,7 +765,7 @@ def _provision(server_url: str, log_file: Path, real_model: str | None = None) -
         raise StackError(
             "custom model", f"POST /api/v1/models/create -> {status}: {body}", log_file
         )
-    return api_key
+    return api_key, str(jwt)
 
 
 # --- state -------------------------------------------------------------------------------------
@@ -884,7 +887,7 @@ def start(
                 log(f"real model {REAL_MODEL_ID} ready after {time.monotonic() - started:.1f} s")
             _wait_healthy(server_url, pids["openwebui"], logs["openwebui"], health_timeout)
             log(f"Open WebUI healthy after {time.monotonic() - started:.1f} s")
-            api_key = _provision(
+            api_key, admin_token = _provision(
                 server_url, logs["openwebui"], REAL_MODEL_ID if real_model_url else None
             )
         except BaseException:
@@ -900,6 +903,7 @@ def start(
             logs={name: str(path) for name, path in logs.items()},
             real_model=REAL_MODEL_ID if real_model_url else None,
             real_model_url=real_model_url,
+            admin_token=admin_token,
         )
         _write_state(state)
         log(f"up at {server_url} in {time.monotonic() - started:.1f} s (state: {STATE_FILE})")

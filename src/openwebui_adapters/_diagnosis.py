@@ -63,6 +63,7 @@ _BODY_LIMIT = 300
 
 _MODEL_NOT_FOUND = re.compile(r"model\b.*\bnot found|model not found", re.IGNORECASE)
 _API_KEYS_DISABLED = re.compile(r"api key is not enabled", re.IGNORECASE)
+_NO_CREDENTIALS = "Not authenticated"  # Open WebUI's 401 when the request carried no key at all
 _UPSTREAM_DOWN = re.compile(r"server connection error", re.IGNORECASE)
 # What OpenAI, vLLM, Ollama, llama.cpp and Anthropic-style backends say when the input is too long.
 _CONTEXT_OVERFLOW = re.compile(
@@ -138,6 +139,13 @@ def _url(response: httpx.Response) -> str | None:
         return None
 
 
+def _method(response: httpx.Response) -> str | None:
+    try:
+        return response.request.method
+    except RuntimeError:  # a response built by hand has no request
+        return None
+
+
 def _text(response: httpx.Response) -> str:
     try:
         return response.text
@@ -177,11 +185,15 @@ def _front_error(
     if who.kind == "sso":
         where = f" at {who.sign_in_url}" if who.sign_in_url else ""
         gate = who.name or "A sign-in gate"
-        return SignInRequiredError(
-            f"{gate} in front of Open WebUI answered with its sign-in page{where} "
-            f"(HTTP {status}): the call never reached Open WebUI, and nothing was sent there",
-            **common,
-        )
+        if "location" in response.headers:
+            told = (
+                f"sent the call to its sign-in page{where} (HTTP {status}); the redirect was not "
+                "followed: the call never reached Open WebUI, and nothing (the key included) "
+                "was sent to the sign-in page"
+            )
+        else:
+            told = f"answered with its sign-in page{where} (HTTP {status}) instead of Open WebUI"
+        return SignInRequiredError(f"{gate} in front of Open WebUI {told}", **common)
     if status in (401, 407):
         realm = f", realm {who.realm!r}" if who.realm else ""
         return ProxyAuthenticationError(
@@ -210,7 +222,9 @@ def _front_error(
             hint="use https:// in {server_url}",
             **common,
         )
-    if status in (404, 405):
+    if status in (404, 405) or 200 <= status < 300:
+        # A success that is not Open WebUI's (Caddy's empty 200, a default welcome page): the
+        # proxy serves something else at that path.
         return RouteError(
             f"{front} has no route for {_url(response)} (HTTP {status}){evidence}",
             hint="set {server_url} to the address you open in the browser, with the sub-path "
@@ -254,8 +268,10 @@ def error_from_response(
     *,
     model: str | None = None,
     names: Mapping[str, str] | None = None,
+    key_header: str | None = None,
 ) -> OpenWebUIError:
-    """Diagnose a failed (or HTML) answer into the error that names its layer and setting."""
+    """Diagnose a failed (or HTML) answer into the error that names its layer and setting
+    (`key_header`: the header that carried the key, when not `Authorization`)."""
     status = response.status_code
     url = _url(response)
     detail = server_detail(_text(response))
@@ -278,6 +294,18 @@ def error_from_response(
         return ModelNotFoundError(
             f"Open WebUI has no model {model!r}" if model else f"Model not found: {detail}",
             model=model,
+            **common,
+        )
+    if status == 401 and detail == _NO_CREDENTIALS and key_header is not None:
+        return AuthenticationError(
+            "Open WebUI found no API key in the request (401 Not authenticated): the key went "
+            "in the header set by {api_key_header}, which Open WebUI reads only from release "
+            "0.8.4 on (x-api-key, or what its CUSTOM_API_KEY_HEADER names), or a proxy in front "
+            "did not pass that header on",
+            setting="api_key_header",
+            hint="upgrade Open WebUI to 0.8.4 or later; on an older release also send the key "
+            "as the `token` cookie, which every release reads ({headers}={'Cookie': "
+            "'token=<key>'}), or have the proxy pass the key header on",
             **common,
         )
     if status == 403 and _API_KEYS_DISABLED.search(detail):
@@ -331,6 +359,15 @@ def error_from_redirect(
             f"{url} redirected to another host, {target}; it was not followed, so nothing "
             "(the key included) was sent there",
             hint=f"if {final} is where Open WebUI is, set {{server_url}} to it",
+            **common,
+        )
+    kept = response.status_code in (307, 308) or _method(response) in ("GET", "HEAD")
+    if kept and (sent.scheme, sent.port) != (went.scheme, went.port):
+        # Not a POST made a GET: another port (or http to https on one) of the same host.
+        return RouteError(
+            f"{url} redirected to {target}, another address on the same host; it was not "
+            "followed, so nothing (the key included) was sent there",
+            hint=f"set {{server_url}} to the address it redirects to ({final})",
             **common,
         )
     return RedirectedPostError(
@@ -390,7 +427,8 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 
 def _chain_text(exc: BaseException) -> str:
-    return " ".join(_SSL_SETTING.sub("", str(e)).lower() for e in _causes(exc))
+    # Each message once: httpx repeats its cause's text (the message quotes it).
+    return " ".join(dict.fromkeys(_SSL_SETTING.sub("", str(e)).lower() for e in _causes(exc)))
 
 
 def _refine_connect_error(exc: Exception) -> type[OpenWebUIError] | None:

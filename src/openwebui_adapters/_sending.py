@@ -288,6 +288,7 @@ class Sender:
     def __init__(self, connection: Connection, settings: Settings) -> None:
         self.connection = connection
         self.names = settings.names
+        self.key_header = settings.api_key_header  # read by the diagnosis of a 401
         self.max_retries = settings.max_retries
         self.headers = dict(settings.headers)
         self.timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
@@ -371,7 +372,7 @@ class Sender:
         def attempt() -> Plan[Any]:
             request = self.outgoing(method, path, body, params=params, files=files, timeout=timeout)
             response = yield from self.exchange(request)
-            _check(response, diagnose, model=model, names=self.names)
+            _check(response, diagnose, model=model, names=self.names, key_header=self.key_header)
             return _json(response, self.names)
 
         return (yield from self._retried(attempt, retry_statuses))
@@ -385,7 +386,7 @@ class Sender:
             response = yield from self.exchange(request, stream=True)
             if not is_event_stream(response):
                 yield ReadAll(response)
-                _check(response, None, model=model, names=self.names)
+                _check(response, None, model=model, names=self.names, key_header=self.key_header)
                 first = _non_stream_as_chunks(_json(response, self.names), request.url)
                 return ChunkStream(None, request.url, first, self.connection.api_key)
             stream = ChunkStream(response, request.url, [], self.connection.api_key)
@@ -419,7 +420,7 @@ class Sender:
             response = yield from self.exchange(request, stream=True)
             if not is_event_stream(response):
                 yield ReadAll(response)
-                _check(response, diagnose, names=self.names)
+                _check(response, diagnose, names=self.names, key_header=self.key_header)
             return response
 
         return (yield from self._retried(attempt, RETRY_STATUSES, rebases=False))

@@ -275,11 +275,6 @@ class Doctor:
                 ) from dropped
             raise
         version = open_webui_version(response)
-        if version is None:
-            error = error_from_response(response, names=self.settings.names)
-            if isinstance(error, RouteError):
-                raise self._route_error(url, response, error)
-            raise error
         front = responder(response).front
         seen = [
             f"{name}: {response.headers[name]}"
@@ -287,6 +282,16 @@ class Doctor:
             if name in response.headers
         ]
         self._front = f"{', '.join(front)} ({'; '.join(seen)})" if front else None
+        if version is None:
+            error = error_from_response(response, names=self.settings.names)
+            if isinstance(error, RouteError):
+                raise self._route_error(url, response, error)
+            if type(error) is PermissionDeniedError and responder(response).kind == "open_webui":
+                # 0.6's restriction of API keys to some endpoints covers even this public route:
+                # Open WebUI answered; the key checks say what the key may still do.
+                self._notes["open webui"] = f"its release is unknown: {error.message}"
+                return f"Open WebUI at {self.settings.server_url} (it refused this key its version)"
+            raise error
         note = untested_note(version)
         if note:
             self._notes["open webui"] = note

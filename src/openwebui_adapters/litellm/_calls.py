@@ -22,7 +22,8 @@ from . import _on_demand
 __all__ = ["Call", "aiohttp_transport"]
 
 # LiteLLM settings that arrive among `optional_params` but are not part of the request body
-# (`ssl_verify` does before LiteLLM 1.110, which declares it a LiteLLM parameter).
+# (`ssl_verify` does before LiteLLM 1.110, which declares it a LiteLLM parameter; LiteLLM passes
+# an argument it does not know, such as `api_key_header`, on as one).
 _CLIENT_OPTIONS: Final = frozenset(
     {"max_retries", "extra_headers", "extra_body", "stream", "ssl_verify", "api_key_header"}
 )

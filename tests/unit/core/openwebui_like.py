@@ -80,10 +80,21 @@ class OpenWebUILike(BaseHTTPRequestHandler):
             self._send(200, sample_text("chat_ollama_nostream"))
 
 
+class KeyRestrictedToChat(OpenWebUILike):
+    """As Open WebUI 0.6 with API keys restricted to /api/chat/completions: its middleware
+    refuses an `sk-` key on every other path, even the public /api/version."""
+
+    def do_GET(self) -> None:
+        if self.headers.get("authorization", "").startswith("Bearer sk-"):
+            self._send(403, json.dumps({"detail": "API key not allowed to access this endpoint."}))
+        else:
+            super().do_GET()
+
+
 @contextlib.contextmanager
-def serve_openwebui_like() -> Iterator[str]:
+def serve_openwebui_like(handler: type[OpenWebUILike] = OpenWebUILike) -> Iterator[str]:
     """The server's URL while the block runs."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), OpenWebUILike)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -6,7 +6,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from openwebui_like import KEY, serve_openwebui_like
+from openwebui_like import KEY, KeyRestrictedToChat, serve_openwebui_like
 
 from openwebui_adapters.cli import main
 from openwebui_adapters.doctor import Doctor
@@ -54,6 +54,17 @@ def test_good_setup_passes_every_check(server_url: str) -> None:
         "chat",
         "stream",
     ]
+
+
+def test_a_key_restricted_to_the_chat_passes_every_check_with_notes() -> None:
+    """0.6's restriction of API keys covers /api/version and the model list: the doctor goes on
+    to the chat, which works with the model's exact id."""
+    with serve_openwebui_like(KeyRestrictedToChat) as url:
+        results = list(Doctor(url, KEY, model="stub-llama:latest", connect_timeout=2).run())
+    assert [(r.name, r.ok) for r in results if not r.ok] == []
+    notes = {r.name: r.hint or "" for r in results}
+    assert "its release is unknown" in notes["open webui"]
+    assert "restricts API keys to some endpoints" in notes["api key"]
 
 
 @pytest.mark.parametrize(

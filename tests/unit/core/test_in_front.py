@@ -14,6 +14,7 @@ import pytest
 
 from openwebui_adapters import OpenWebUIClient, errors
 from openwebui_adapters import _sending as sending
+from openwebui_adapters._diagnosis import error_from_response, error_from_transport
 from samples import front_response
 
 URL = "http://owui.test"
@@ -174,3 +175,59 @@ def test_open_webuis_own_html_page_stays_a_route_error() -> None:
     error, _ = chat_through("nginx_200_owui_page")
     assert type(error) is E.RouteError
     assert "web UI's HTML page" in error.message
+
+
+def test_a_sign_in_redirect_says_it_was_not_followed() -> None:
+    error, _ = chat_through("nginx_302_signin")
+    assert "the redirect was not followed" in error.message
+    assert "nothing (the key included) was sent to the sign-in page" in error.message
+
+
+def test_a_get_sent_to_another_port_is_not_called_a_lost_post() -> None:
+    """http://host:8080 that redirects to https://host (nginx's 301): a GET is not followed to
+    another origin, and the error names where it goes, not a POST turned into a GET."""
+    front = Front("nginx_301_to_https")
+    client = OpenWebUIClient(
+        "http://127.0.0.1:8080/tls", KEY, transport=httpx.MockTransport(front), max_retries=0
+    )
+    with pytest.raises(errors.RouteError) as caught:
+        client.list_models()
+    assert type(caught.value) is E.RouteError, repr(caught.value)
+    assert "POST" not in caught.value.message
+    assert "it was not followed" in caught.value.message
+    assert "https://127.0.0.1" in caught.value.hint
+
+
+def test_a_proxys_empty_success_is_a_route_error_wherever_it_is_read() -> None:
+    """Caddy's empty 200 for a path it has no route for, read as a failed answer (the doctor's
+    /api/version), blames the URL's sub-path, not "ask whoever runs the proxy"."""
+    response = front_response("caddy_200_no_route")
+    response.request = httpx.Request("GET", f"{URL}/api/version")
+    error = error_from_response(response)
+    assert type(error) is E.RouteError, repr(error)
+    assert "Caddy in front of Open WebUI has no route" in error.message
+    assert "sub-path" in error.hint
+
+
+def test_https_to_a_plain_port_quotes_the_tls_failure_once() -> None:
+    text = "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)"
+    exc = httpx.ConnectError(text)
+    exc.__cause__ = ConnectionError(text)  # httpx and httpcore repeat their cause's text
+    error = error_from_transport(exc, f"{URL.replace('http', 'https')}/api/chat/completions")
+    assert type(error) is E.SchemeMismatchError, repr(error)
+    assert error.message.count("wrong version number") == 1, error.message
+
+
+@pytest.mark.parametrize("name", ["nginx_401_owui_nokey", "caddy_401_owui_nokey"])
+def test_open_webuis_no_key_401_with_a_key_header_says_the_release_may_not_read_it(
+    name: str,
+) -> None:
+    """Behind basic auth the key travels in x-api-key, which Open WebUI reads from 0.8.4 on: an
+    older release answers 401 "Not authenticated", and the key itself is not at fault."""
+    error, _ = chat_through(name, api_key_header="x-api-key")
+    assert type(error) is E.AuthenticationError, repr(error)
+    assert error.setting == "api_key_header"
+    assert "0.8.4" in error.message
+    assert "`token` cookie" in error.hint
+    bearer, _ = chat_through(name)  # the key in Authorization: the key is what was refused
+    assert bearer.setting == "api_key"

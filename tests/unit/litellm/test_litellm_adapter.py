@@ -187,6 +187,23 @@ def test_api_base_key_timeout_and_headers_reach_the_client(server: Server) -> No
     assert (settings.timeout, settings.max_retries) == (7.0, 1)
 
 
+def test_api_key_header_carries_the_key_and_stays_out_of_the_body(server: Server) -> None:
+    """Behind a proxy that takes Authorization for itself (basic auth): the key in x-api-key,
+    user:password@ in the URL as the proxy's Basic credentials."""
+    server.answers = [answer()]
+    litellm.completion(
+        model="openwebui/llama3",
+        messages=MESSAGES,
+        api_base="http://alice:proxy-pass@other.test:8080",
+        api_key="sk-other-1111",
+        api_key_header="x-api-key",
+    )
+    request = server.requests[-1]
+    assert request.headers["x-api-key"] == "sk-other-1111"
+    assert request.headers["authorization"].startswith("Basic ")
+    assert "api_key_header" not in server.body()
+
+
 def test_previous_response_messages_go_back_as_plain_openai_messages(server: Server) -> None:
     tool_call = {
         "id": "call_1",
