@@ -310,7 +310,7 @@ FAULTS: list[Fault] = [
     Fault("502-caddy-open-webui-down", chat_fault(front("caddy_502_upstream_closed")),
           E.ServerError, "upstream", None, 3, "BadGatewayError", API, "ServerError"),
     Fault("504-nginx-read-timeout", chat_fault(front("nginx_504_upstream_timeout")),
-          E.GatewayTimeoutError, "upstream", None, 3, "Timeout", API, "GatewayTimeoutError"),
+          E.GatewayTimeoutError, "upstream", None, 3, "Timeout", TIME, "GatewayTimeoutError"),
     Fault("403-nginx-allow-list", chat_fault(front("nginx_403_deny")),
           E.PermissionDeniedError, "permission", None, 1, "PermissionDeniedError", PERM,
           "PermissionDeniedError"),

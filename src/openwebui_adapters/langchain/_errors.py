@@ -47,6 +47,8 @@ _TABLE: dict[type[errors.OpenWebUIError], type[ModelError]] = {
     errors.RequestTooLargeError: ModelInvalidRequestError,
     errors.ProxyAuthenticationError: ModelAuthenticationError,
     errors.SignInRequiredError: ModelAuthenticationError,
+    # The proxy's read timeout ended the request: a timeout to LangChain, as LiteLLM's 504 is.
+    errors.GatewayTimeoutError: ModelTimeoutError,
 }
 # Failures that another identical attempt cannot fix, whatever LangChain's class says.
 _NOT_RETRYABLE = (

@@ -60,7 +60,7 @@ CAUGHT: dict[type[E.OpenWebUIError], tuple[type[Exception], type[Exception]]] = 
     E.AuthenticationError: (llm.AuthenticationError, lc.ModelAuthenticationError),
     E.RequestTooLargeError: (llm.BadRequestError, lc.ModelInvalidRequestError),
     E.ServerError: (llm.BadGatewayError, lc.ModelAPIError),  # every one here is a 502
-    E.GatewayTimeoutError: (llm.Timeout, lc.ModelAPIError),
+    E.GatewayTimeoutError: (llm.Timeout, lc.ModelTimeoutError),
     E.PermissionDeniedError: (llm.PermissionDeniedError, lc.ModelPermissionDeniedError),
 }
 
