@@ -625,7 +625,9 @@ def test_the_doctor_passes_through_the_proxy_and_names_it(
         options["headers"] = edge.service_token
     results = {r.name: r for r in run_doctor(edge.url(proxy, shape), edge, model, **options)}
     assert [name for name, result in results.items() if not result.ok] == []
-    assert results["in front"].detail == f"{PROXY_NAME[proxy]} answers in front of Open WebUI"
+    front = results["in front"].detail  # the name, then the headers that named it
+    assert front.startswith(f"{PROXY_NAME[proxy]} (server: ")
+    assert front.endswith(") answers in front of Open WebUI")
     if shape == "tls":
         assert results["tls"].detail.endswith(
             f"certificate verified against the CA bundle {edge.ca_file}"
