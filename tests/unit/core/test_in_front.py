@@ -174,3 +174,19 @@ def test_open_webuis_own_html_page_stays_a_route_error() -> None:
     error, _ = chat_through("nginx_200_owui_page")
     assert type(error) is E.RouteError
     assert "web UI's HTML page" in error.message
+
+
+@pytest.mark.parametrize(
+    ("body", "said"), [(b"", "an empty body"), (b"OK", "a body that is not JSON")]
+)
+def test_a_proxy_answering_200_without_json_is_named_with_what_it_sent(
+    body: bytes, said: str
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:  # as caddy_200_no_route, or not empty
+        return httpx.Response(200, headers={"Server": "Caddy"}, content=body)
+
+    client = OpenWebUIClient(URL, KEY, transport=httpx.MockTransport(answer), max_retries=0)
+    with pytest.raises(errors.RouteError) as caught:
+        client.chat(CHAT)
+    assert caught.value.message.startswith("Caddy in front of Open WebUI answered")
+    assert f"with 200 and {said}" in caught.value.message
