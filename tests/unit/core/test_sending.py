@@ -216,3 +216,21 @@ def test_after_done_the_rest_of_the_body_is_read_to_its_end_so_the_connection_is
     assert [c["choices"][0]["delta"] for c in chunks] == [{"content": "hi"}]
     assert effects == [Read(response)] * 3  # to the body's end, and no Close
     assert next(pieces, "read") == "read"
+
+
+@pytest.mark.parametrize(
+    "body", ["data: {not json\n\n", "data: [DON"], ids=["a line not JSON", "cut before [DONE]"]
+)
+def test_a_stream_broken_before_its_first_chunk_is_a_response_error_not_retried(
+    body: str,
+) -> None:
+    sent: list[httpx.Request] = []
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+
+    client = OpenWebUIClient("http://owui.test", KEY, transport=httpx.MockTransport(broken))
+    with pytest.raises(ResponseError):
+        list(client.stream_chat({"model": "stub-gpt", "messages": USER}))
+    assert len(sent) == 1  # the server answered: nothing to send again
