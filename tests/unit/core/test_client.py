@@ -584,3 +584,15 @@ def test_a_name_to_resolve_with_a_key_refused_the_model_list_says_so(
         make_client(server).chat({"model": "STUB-GPT", "messages": USER})
     assert f"may not read the model list (GET /api/models answered {quoted})" in info.value.message
     assert "API_KEY_ALLOWED_ENDPOINTS" in info.value.hint
+
+
+def test_resolving_a_name_the_cached_list_lacks_asks_the_server_again(server: Server) -> None:
+    server.script = [
+        lambda r: httpx.Response(200, json={"data": [{"id": "stub-gpt"}]}),
+        lambda r: httpx.Response(200, json={"data": [{"id": "stub-gpt"}, {"id": "new-model"}]}),
+    ]
+    client = make_client(server)
+    client.list_models()
+    assert client.resolve_model("New-Model") == "new-model"
+    assert client.resolve_model("stub-gpt") == "stub-gpt"  # in the list now cached: no request
+    assert server.paths() == ["/api/models", "/api/models"]
