@@ -13,6 +13,7 @@ import pytest
 from openwebui_adapters import OpenWebUIClient, _diagnosis
 from openwebui_adapters import _sending as sending
 from openwebui_adapters.errors import (
+    ConfigurationError,
     ModelNotFoundError,
     RateLimitError,
     ReadTimeoutError,
@@ -409,6 +410,16 @@ def test_empty_model_names_the_model_setting(server: Server, model: Any) -> None
     with pytest.raises(ConfigurationError) as info:
         make_client(server).chat({"model": model, "messages": USER})
     assert info.value.setting == "model"
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("messages", [[], None, "hello"])
+def test_a_chat_without_a_list_of_messages_names_the_messages_setting(
+    server: Server, messages: Any
+) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        make_client(server).chat({"model": "stub-gpt", "messages": messages})
+    assert info.value.setting == "messages"
     assert server.requests == []
 
 
