@@ -607,3 +607,12 @@ def test_resolving_a_name_the_cached_list_lacks_asks_the_server_again(server: Se
     assert client.resolve_model("New-Model") == "new-model"
     assert client.resolve_model("stub-gpt") == "stub-gpt"  # in the list now cached: no request
     assert server.paths() == ["/api/models", "/api/models"]
+
+
+def test_a_name_the_chat_misses_resolves_against_the_cached_list_without_asking_again(
+    server: Server,
+) -> None:
+    client = make_client(server)
+    client.list_models()
+    assert client.chat({"model": "STUB-GPT", "messages": USER})["model"] == "stub-gpt"
+    assert server.paths() == ["/api/models", "/api/chat/completions", "/api/chat/completions"]
