@@ -462,6 +462,31 @@ def test_a_litellm_without_its_aiohttp_transport_factory_leaves_the_core_its_own
     assert aiohttp_transport(ssl.create_default_context()) is None
 
 
+@pytest.mark.parametrize(
+    "missing",
+    ["create_aiohttp_transport", "_create_aiohttp_transport"],
+    ids=["before 1.106", "1.106 on"],
+)
+def test_litellms_aiohttp_transport_is_found_by_its_name_in_each_release(
+    monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    import ssl
+
+    from litellm.llms.custom_httpx.aiohttp_transport import LiteLLMAiohttpTransport
+    from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+    monkeypatch.setattr(litellm, "disable_aiohttp_transport", False)
+    monkeypatch.delattr(AsyncHTTPHandler, missing, raising=False)
+    assert isinstance(aiohttp_transport(ssl.create_default_context()), LiteLLMAiohttpTransport)
+
+
+def test_an_httpx_timeout_from_litellm_sets_the_read_and_connect_timeouts() -> None:
+    timeout = httpx.Timeout(30.0, connect=3.0)
+    call = Call(model="m", api_base="http://owui.test", api_key="sk-unit-0000", timeout=timeout)
+    settings = call.client.settings
+    assert (settings.timeout, settings.connect_timeout) == (30.0, 3.0)
+
+
 def test_the_providers_clients_share_a_pool_apart_from_other_libraries() -> None:
     from openwebui_adapters._connection import reset_connections, shared_connections
 
