@@ -20,6 +20,7 @@ import openwebui_adapters.litellm as adapter
 from openwebui_adapters import _sending as sending
 from openwebui_adapters import errors
 from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters.litellm import lookup_facts
 from openwebui_adapters.litellm._calls import Call, aiohttp_transport
 from openwebui_adapters.litellm._errors import to_litellm_error
 from scripted_clients import route_litellm_clients
@@ -500,3 +501,20 @@ def test_the_providers_clients_share_a_pool_apart_from_other_libraries() -> None
     assert plain.connection is not first.connection  # another async transport: another pool
     assert shared_connections() == 2
     reset_connections()
+
+
+@pytest.mark.usefixtures("litellm_knows_no_openwebui_model")
+def test_a_stream_registers_its_model_with_litellm(server: Server) -> None:
+    lookup_facts(wait=None)  # only the call itself may register it
+    server.answers = [sse(delta({"role": "assistant", "content": "hi"}), delta({}, "stop"))]
+    list(litellm.completion(model="openwebui/llama3", messages=MESSAGES, stream=True))
+    assert "openwebui/llama3" in litellm.model_cost
+    assert "openwebui/llama3:latest" in litellm.model_cost  # the id it resolved to
+
+
+def test_a_stream_that_ends_before_any_chunk_yields_nothing(server: Server) -> None:
+    server.answers = [
+        httpx.Response(200, text="data: [DONE]\n\n", headers={"content-type": "text/event-stream"})
+    ]
+    chunks = list(litellm.completion(model="openwebui/llama3", messages=MESSAGES, stream=True))
+    assert not any(c.choices[0].delta.content for c in chunks if c.choices)  # LiteLLM's close only
