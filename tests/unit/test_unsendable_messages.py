@@ -109,3 +109,22 @@ def test_what_the_encoder_refuses_but_no_walk_names_is_still_refused_before_send
         recorder.client().chat({"model": "stub-gpt", "messages": messages})
     assert caught.value.setting == "messages"
     assert recorder.requests == []
+
+
+def test_the_value_named_is_the_unsendable_one_not_a_sendable_one_before_it() -> None:
+    recorder = Recorder()
+    messages = [{"role": "user", "content": ["hi", 1.5, None, True], "extra": Unsendable()}]
+    with pytest.raises(errors.ConfigurationError) as caught:
+        recorder.client().chat({"model": "stub-gpt", "messages": messages})
+    assert caught.value.message.startswith("messages[0].extra holds a ")
+    assert "Unsendable" in caught.value.message
+    assert recorder.requests == []
+
+
+def test_a_key_json_cannot_hold_is_named_as_such() -> None:
+    recorder = Recorder()
+    messages = [{"role": "user", "content": "hi", "scores": {("a", "b"): 1}}]
+    with pytest.raises(errors.ConfigurationError) as caught:
+        recorder.client().chat({"model": "stub-gpt", "messages": messages})
+    assert caught.value.message.startswith("messages[0].scores holds a key of type tuple")
+    assert recorder.requests == []

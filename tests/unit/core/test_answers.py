@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -147,3 +148,60 @@ def test_vectors_answered_out_of_order_come_back_in_input_order() -> None:
     )
     result = client.embed({"model": "nomic", "input": ["a", "b"]})
     assert [item["index"] for item in result["data"]] == [0, 1]
+
+
+def _embedding_client(answer: Callable[[Any], Any]) -> OpenWebUIClient:
+    """A client whose embeddings answer `answer(input)` (a JSON body) for each request."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answer(json.loads(request.content)["input"]))
+
+    return OpenWebUIClient("http://owui.test", "sk-test", transport=httpx.MockTransport(handler))
+
+
+def test_one_text_given_alone_gets_one_vector() -> None:
+    client = _embedding_client(lambda given: {"data": [{"embedding": [0.5], "index": 0}]})
+    assert client.embed({"model": "nomic", "input": "a whole sentence"})["data"] == [
+        {"embedding": [0.5], "index": 0}
+    ]
+
+
+def test_vectors_without_an_index_are_kept_in_the_order_sent() -> None:
+    client = _embedding_client(lambda given: {"data": [{"embedding": [1.0]}, {"embedding": [2.0]}]})
+    result = client.embed({"model": "nomic", "input": ["a", "b"]})
+    assert [item["embedding"] for item in result["data"]] == [[1.0], [2.0]]
+
+
+def _joined_then(per_input: Callable[[str], Any]) -> OpenWebUIClient:
+    """A server that joins a batch into one vector, and answers each input with `per_input`."""
+    return _embedding_client(
+        lambda given: (
+            {"data": [{"embedding": [0.0], "index": 0}]} if len(given) > 1 else per_input(given[0])
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "answer_for_b",
+    [
+        pytest.param({"data": [{"embedding": [1.0]}, {"embedding": [2.0]}]}, id="two vectors"),
+        pytest.param({"data": None}, id="no vectors"),
+        pytest.param([{"embedding": [1.0]}], id="not an object"),
+    ],
+)
+def test_an_input_sent_again_alone_must_come_back_as_one_vector(answer_for_b: Any) -> None:
+    client = _joined_then(
+        lambda text: answer_for_b if text == "b" else {"data": [{"embedding": [1.0]}]}
+    )
+    with pytest.raises(ResponseError, match="Expected 1 embedding for input 1"):
+        client.embed({"model": "nomic", "input": ["a", "b"]})
+
+
+def test_the_usage_of_inputs_sent_again_alone_is_summed() -> None:
+    def alone(text: str) -> Any:
+        usage = {"prompt_tokens": len(text), "total_tokens": len(text) if text != "bb" else None}
+        usage["prompt_tokens_details"] = {"cached_tokens": 0}  # not a count: left out
+        return {"data": [{"embedding": [1.0]}], "usage": usage}
+
+    result = _joined_then(alone).embed({"model": "nomic", "input": ["a", "bb"]})
+    assert result["usage"] == {"prompt_tokens": 3, "total_tokens": 1}

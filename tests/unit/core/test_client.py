@@ -13,6 +13,7 @@ import pytest
 from openwebui_adapters import OpenWebUIClient, _diagnosis
 from openwebui_adapters import _sending as sending
 from openwebui_adapters.errors import (
+    ConfigurationError,
     ModelNotFoundError,
     RateLimitError,
     ReadTimeoutError,
@@ -412,6 +413,16 @@ def test_empty_model_names_the_model_setting(server: Server, model: Any) -> None
     assert server.requests == []
 
 
+@pytest.mark.parametrize("messages", [[], None, "hello"])
+def test_a_chat_without_a_list_of_messages_names_the_messages_setting(
+    server: Server, messages: Any
+) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        make_client(server).chat({"model": "stub-gpt", "messages": messages})
+    assert info.value.setting == "messages"
+    assert server.requests == []
+
+
 def test_threads_share_one_pool_safely(server: Server) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -514,3 +525,94 @@ def test_a_chat_body_is_the_bytes_httpx_would_send_for_it() -> None:
     body = build_chat_body({"model": "llama3", "messages": conversation}, stream=False)
     sent = httpx.Request("POST", "http://owui.test/api/chat/completions", json=body)
     assert encode_chat_body(body) == sent.content
+
+
+# -- resolving a model: the cases the mutation pass found untested ------------------------------
+
+
+def capped(server: Server, most: int = 10) -> OpenWebUIClient:
+    """A client over `server` that fails the test past `most` requests (a resolving loop)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert len(server.requests) < most, f"still sending after {server.paths()}"
+        return server(request)
+
+    return OpenWebUIClient("http://owui.test", "sk-test", transport=httpx.MockTransport(handler))
+
+
+def test_a_model_the_list_names_but_the_chat_never_finds_fails_after_one_refresh(
+    server: Server,
+) -> None:
+    server.known = {"another-model"}  # the list still names stub-gpt
+    with pytest.raises(ModelNotFoundError) as info:
+        capped(server).chat({"model": "stub-gpt", "messages": USER})
+    assert info.value.message == "Open WebUI has no model 'stub-gpt'"
+    assert server.paths() == [
+        "/api/chat/completions",
+        "/api/models",
+        "/api/models?refresh=true",
+        "/api/chat/completions",
+    ]
+
+
+def test_a_failure_of_a_model_the_server_lists_is_raised_as_what_it_is(server: Server) -> None:
+    server.known = {"another-model"}  # embeddings of stub-gpt answer a bare 500, it is listed
+    with pytest.raises(ServerError) as info:
+        capped(server).embed({"model": "stub-gpt", "input": ["a"]})
+    assert type(info.value) is ServerError  # not a missing model: it exists
+    assert server.paths().count("/api/embeddings") == 2
+
+
+def test_an_embeddings_failure_other_than_a_bare_500_is_not_taken_for_a_missing_model(
+    server: Server,
+) -> None:
+    server.script = [lambda r: httpx.Response(503, json={"detail": "busy"})]
+    with pytest.raises(ServerError):
+        make_client(server, max_retries=0).embed({"model": "STUB-GPT", "input": ["a"]})
+    assert server.paths() == ["/api/embeddings"]
+
+
+def test_an_embeddings_model_not_found_resolves_the_name(server: Server) -> None:
+    server.script = [lambda r: httpx.Response(400, json={"detail": "Model not found"})]
+    answer = make_client(server).embed({"model": "STUB-GPT", "input": ["a"]})
+    assert answer["model"] == "stub-gpt"
+    assert server.paths() == ["/api/embeddings", "/api/models", "/api/embeddings"]
+
+
+@pytest.mark.parametrize(
+    ("refusal", "quoted"),
+    [
+        (httpx.Response(403, json={"detail": "not for API keys"}), "403: not for API keys"),
+        # no reason in the body: the refusal's own message is quoted
+        (httpx.Response(401, json={"detail": ""}), "401: Open WebUI did not accept the API key"),
+    ],
+)
+def test_a_name_to_resolve_with_a_key_refused_the_model_list_says_so(
+    server: Server, refusal: httpx.Response, quoted: str
+) -> None:
+    server.script = [lambda r: sample_response("err_unknown_model_chat"), lambda r: refusal]
+    with pytest.raises(ModelNotFoundError) as info:
+        make_client(server).chat({"model": "STUB-GPT", "messages": USER})
+    assert f"may not read the model list (GET /api/models answered {quoted})" in info.value.message
+    assert "API_KEY_ALLOWED_ENDPOINTS" in info.value.hint
+
+
+def test_resolving_a_name_the_cached_list_lacks_asks_the_server_again(server: Server) -> None:
+    server.script = [
+        lambda r: httpx.Response(200, json={"data": [{"id": "stub-gpt"}]}),
+        lambda r: httpx.Response(200, json={"data": [{"id": "stub-gpt"}, {"id": "new-model"}]}),
+    ]
+    client = make_client(server)
+    client.list_models()
+    assert client.resolve_model("New-Model") == "new-model"
+    assert client.resolve_model("stub-gpt") == "stub-gpt"  # in the list now cached: no request
+    assert server.paths() == ["/api/models", "/api/models"]
+
+
+def test_a_name_the_chat_misses_resolves_against_the_cached_list_without_asking_again(
+    server: Server,
+) -> None:
+    client = make_client(server)
+    client.list_models()
+    assert client.chat({"model": "STUB-GPT", "messages": USER})["model"] == "stub-gpt"
+    assert server.paths() == ["/api/models", "/api/chat/completions", "/api/chat/completions"]

@@ -11,10 +11,12 @@ import pytest
 
 from openwebui_adapters import errors
 from openwebui_adapters._diagnosis import (
+    error_from_redirect,
     error_from_response,
     error_from_transport,
     parse_retry_after,
     server_detail,
+    tls_failure,
 )
 from samples import sample_response
 
@@ -329,3 +331,193 @@ def test_a_transport_failure_is_classified_by_its_cause_not_only_its_words(
     exc: Exception, expected: type[errors.OpenWebUIError]
 ) -> None:
     assert type(error_from_transport(exc, URL)) is expected
+
+
+# -- what the mutation pass found unasserted: each row below fails when one branch is removed ---
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class", "message"),
+    [
+        (400, errors.BadRequestError, "Open WebUI rejected the request: no"),
+        (401, errors.AuthenticationError, "Open WebUI did not accept the API key: no"),
+        (403, errors.PermissionDeniedError, "Open WebUI refused this key access: no"),
+        (404, errors.RouteError, "No Open WebUI API at this URL (404): no"),
+        (405, errors.RouteError, "No Open WebUI API at this URL (405 Method Not Allowed): no"),
+        (408, errors.ReadTimeoutError, "The server timed out the request (408): no"),
+        (413, errors.RequestTooLargeError, "The request is too large for the server (413): no"),
+        (422, errors.BadRequestError, "Open WebUI could not parse the request (422): no"),
+        (429, errors.RateLimitError, "Rate limited (429): no"),
+        (418, errors.BadRequestError, "Unexpected answer (HTTP 418): no"),
+        (500, errors.ServerError, "The server failed (500): no"),
+    ],
+)
+def test_each_status_open_webui_answers_is_its_own_error(
+    status: int, error_class: type[errors.OpenWebUIError], message: str
+) -> None:
+    error = diagnose(httpx.Response(status, json={"detail": "no"}))
+    assert type(error) is error_class
+    assert error.message == message
+
+
+def test_a_missing_model_not_named_by_the_caller_quotes_the_server() -> None:
+    error = diagnose(httpx.Response(400, json={"detail": "Model 'x' not found"}), model=None)
+    assert type(error) is errors.ModelNotFoundError
+    assert error.message == "Model not found: Model 'x' not found"
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ('{"error": "quota exceeded"}', "quota exceeded"),
+        ('{"detail": [{"loc": ["body"], "msg": "field required"}]}', '[{"loc": ["body"], "msg"'),
+        ('{"message": "no detail field"}', '{"message": "no detail field"}'),
+    ],
+)
+def test_server_detail_reads_an_error_text_a_detail_list_and_other_json_whole(
+    body: str, detail: str
+) -> None:
+    assert server_detail(body).startswith(detail)
+
+
+def test_a_retry_after_date_in_the_past_means_now() -> None:
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("exc", "error_class", "message"),
+    [
+        (
+            httpx.WriteTimeout("x"),
+            errors.ReadTimeoutError,
+            "Sending the request to {url} timed out",
+        ),
+        (httpx.PoolTimeout("x"), errors.ReadTimeoutError, "No free connection to {url} within"),
+        (
+            httpx.RemoteProtocolError("x"),
+            errors.ServerUnreachableError,
+            "The connection to {url} was",
+        ),
+        (
+            httpx.ReadError("x"),
+            errors.ServerUnreachableError,
+            "The connection to {url} was dropped",
+        ),
+        (
+            httpx.WriteError("x"),
+            errors.ServerUnreachableError,
+            "The connection to {url} was dropped",
+        ),
+        (httpx.InvalidURL("x"), errors.ConfigurationError, "Invalid URL {url}"),
+    ],
+)
+def test_each_transport_failure_has_its_own_words(
+    exc: Exception, error_class: type[errors.OpenWebUIError], message: str
+) -> None:
+    error = error_from_transport(exc, URL)
+    assert type(error) is error_class
+    assert error.message.startswith(message.format(url=URL))
+
+
+def test_the_transports_own_words_are_quoted() -> None:
+    error = error_from_transport(httpx.ConnectError("[Errno 111] Connection refused"), URL)
+    assert error.message == f"Could not connect to {URL}: [Errno 111] Connection refused"
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "[Errno -2] Name or service not known",  # glibc
+        "[Errno 8] nodename nor servname provided, or not known",  # macOS
+        "[Errno 11001] getaddrinfo failed",  # Windows
+        "[Errno -5] No address associated with hostname",  # glibc, a name without an address
+        "[Errno -2] Name does not resolve",  # musl (Alpine)
+        "[Errno -4] Non-recoverable failure in name resolution",  # glibc
+    ],
+)
+def test_each_systems_words_for_a_name_that_does_not_resolve_are_dns(words: str) -> None:
+    assert type(error_from_transport(httpx.ConnectError(words), URL)) is errors.DNSError
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "certificate has expired",
+        "EOF occurred in violation of protocol (_ssl.c:2426)",
+        "tlsv1 alert protocol version",
+        "handshake failure",
+    ],
+)
+def test_each_word_of_a_tls_failure_is_read_as_one(words: str) -> None:
+    error = error_from_transport(httpx.ConnectError(words), "https://owui.test/api/models")
+    assert type(error) is errors.TLSError
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)",  # OpenSSL 1.1 and 3.0
+        "[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1000)",  # OpenSSL 3.2 on
+        "[SSL: PACKET_LENGTH_TOO_LONG] packet length too long (_ssl.c:1000)",
+    ],
+)
+def test_https_to_a_server_that_answers_plain_http_is_a_scheme_to_change(words: str) -> None:
+    url = "https://owui.test/api/models"
+    error = error_from_transport(httpx.ConnectError(words), url)
+    assert type(error) is errors.SchemeMismatchError
+    assert "use http://" in error.hint
+    assert type(tls_failure(httpx.ConnectError("certificate verify failed"), url)) is (
+        errors.TLSError
+    )
+
+
+def test_a_handshake_that_times_out_is_a_timeout_not_a_certificate() -> None:
+    exc = httpx.ConnectTimeout("_ssl.c:990: The handshake operation timed out")
+    assert type(error_from_transport(exc, URL)) is errors.ConnectTimeoutError
+
+
+def test_a_read_timeout_with_tls_in_its_chain_is_still_a_read_timeout() -> None:
+    exc = _chained(httpx.ReadTimeout("The read operation timed out"), ssl.SSLWantReadError())
+    assert type(error_from_transport(exc, URL)) is errors.ReadTimeoutError
+
+
+def test_a_dns_failure_is_found_in_the_exceptions_context_too() -> None:
+    exc = httpx.ConnectError("connection failed")
+    exc.__context__ = socket.gaierror(-2, "unknown")  # raised while handling, not `from`
+    assert type(error_from_transport(exc, URL)) is errors.DNSError
+
+
+@pytest.mark.parametrize(
+    ("exc", "url", "says_https"),
+    [
+        (httpx.RemoteProtocolError("Server disconnected"), "http://owui.test/api/models", True),
+        (httpx.ReadError("Connection reset by peer"), "http://owui.test/api/models", True),
+        (httpx.RemoteProtocolError("Server disconnected"), "https://owui.test/api/models", False),
+        (
+            httpx.ConnectError("[Errno 111] Connection refused"),
+            "http://owui.test/api/models",
+            False,
+        ),
+    ],
+)
+def test_a_plain_request_dropped_without_an_answer_suggests_https(
+    exc: Exception, url: str, says_https: bool
+) -> None:
+    assert ("use https://" in error_from_transport(exc, url).hint) is says_https
+
+
+def _redirected(sent: str, location: str) -> errors.OpenWebUIError:
+    response = httpx.Response(301, headers={"location": location})
+    response.request = httpx.Request("POST", sent)
+    return error_from_redirect(response, location)
+
+
+def test_a_redirect_from_https_to_plain_http_is_not_followed_and_says_so() -> None:
+    error = _redirected("https://owui.test/api/chat/completions", "http://owui.test/x")
+    assert type(error) is errors.SchemeMismatchError
+    assert "redirected to plain HTTP" in error.message
+    other = _redirected(  # the same route on another host: the server moved
+        "https://owui.test/api/chat/completions", "https://other.test/api/chat/completions"
+    )
+    assert type(other) is errors.RouteError
+    assert "redirected to another host" in other.message

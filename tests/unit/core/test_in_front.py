@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from openwebui_adapters import OpenWebUIClient, errors
+from openwebui_adapters import OpenWebUIClient, _diagnosis, errors
 from openwebui_adapters import _sending as sending
 from openwebui_adapters._diagnosis import error_from_response, error_from_transport
 from samples import front_response
@@ -231,3 +231,131 @@ def test_open_webuis_no_key_401_with_a_key_header_says_the_release_may_not_read_
     assert "`token` cookie" in error.hint
     bearer, _ = chat_through(name)  # the key in Authorization: the key is what was refused
     assert bearer.setting == "api_key"
+
+
+@pytest.mark.parametrize(
+    ("body", "said"), [(b"", "an empty body"), (b"OK", "a body that is not JSON")]
+)
+def test_a_proxy_answering_200_without_json_is_named_with_what_it_sent(
+    body: bytes, said: str
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:  # as caddy_200_no_route, or not empty
+        return httpx.Response(200, headers={"Server": "Caddy"}, content=body)
+
+    client = OpenWebUIClient(URL, KEY, transport=httpx.MockTransport(answer), max_retries=0)
+    with pytest.raises(errors.RouteError) as caught:
+        client.chat(CHAT)
+    assert caught.value.message.startswith("Caddy in front of Open WebUI answered")
+    assert f"with 200 and {said}" in caught.value.message
+
+
+# -- the wording of each answer from in front: what the mutation pass found unasserted ----------
+
+
+def diagnosed(
+    status: int, headers: dict[str, str], body: str = "", request: httpx.Request | None = None
+) -> errors.OpenWebUIError:
+    """The error for one answer from in front, to `request` (a chat POST unless given)."""
+    response = httpx.Response(status, headers=headers, text=body)
+    response.request = request or httpx.Request("POST", f"{URL}/api/chat/completions", json=CHAT)
+    return _diagnosis.error_from_response(response)
+
+
+def test_a_proxy_that_does_not_name_itself_is_called_a_proxy() -> None:
+    error = diagnosed(502, {})  # an empty 502 with no Server header
+    assert type(error) is E.ServerError
+    assert error.message.startswith("A proxy in front of Open WebUI could not reach Open WebUI")
+    assert "behind the proxy" in error.hint
+
+
+def test_a_named_proxy_is_named_with_the_evidence_and_in_the_hint() -> None:
+    error, _ = chat_through("nginx_502_upstream_closed")
+    assert error.message.startswith("nginx in front of Open WebUI could not reach Open WebUI")
+    assert "(Server: nginx/1.22.1)" in error.message
+    assert "behind nginx" in error.hint
+    denied, _ = chat_through("nginx_403_deny")
+    assert "ask whoever runs nginx" in denied.hint
+    unnamed = diagnosed(403, {})
+    assert "ask whoever runs the proxy" in unnamed.hint
+
+
+def test_a_sign_in_gate_without_a_sign_in_address_says_only_what_answered() -> None:
+    error, _ = chat_through("oauth2proxy_401_api")
+    assert error.message.startswith(
+        "oauth2-proxy in front of Open WebUI answered with its sign-in page (HTTP 401)"
+    )
+
+
+def test_a_sign_in_gate_that_does_not_name_itself_is_called_a_sign_in_gate() -> None:
+    def to_sign_in(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"location": "https://login.example.test/signin"})
+
+    client = OpenWebUIClient(URL, KEY, transport=httpx.MockTransport(to_sign_in), max_retries=0)
+    with pytest.raises(errors.SignInRequiredError) as caught:
+        client.chat(CHAT)
+    assert caught.value.message.startswith(
+        "A sign-in gate in front of Open WebUI sent the call to its sign-in page at "
+        "https://login.example.test/signin (HTTP 302)"
+    )
+
+
+def test_a_challenge_without_a_realm_names_none() -> None:
+    error = diagnosed(401, {"Server": "nginx", "WWW-Authenticate": "Bearer"})
+    assert type(error) is E.ProxyAuthenticationError
+    assert "(HTTP 401)" in error.message
+    assert "realm" not in error.message
+
+
+def test_only_nginx_is_told_its_body_limit_setting() -> None:
+    error, _ = chat_through("apache_413_body_too_large")
+    assert "client_max_body_size" not in error.message
+
+
+@pytest.mark.parametrize(
+    ("request_sent", "size"),
+    [
+        (httpx.Request("POST", f"{URL}/api/chat/completions", content=b"x" * 500), "500 bytes"),
+        (httpx.Request("GET", f"{URL}/api/models"), "the request"),  # no length sent
+    ],
+)
+def test_a_body_refused_as_too_large_is_sized_when_its_length_is_known(
+    request_sent: httpx.Request, size: str
+) -> None:
+    error = diagnosed(413, {"Server": "nginx"}, request=request_sent)
+    assert f"refused {size} as too large" in error.message
+
+
+def test_a_too_large_answer_built_without_its_request_is_still_diagnosed() -> None:
+    error = _diagnosis.error_from_response(front_response("nginx_413_body_too_large"))
+    assert type(error) is E.RequestTooLargeError
+    assert "refused the request as too large" in error.message
+
+
+def test_a_proxys_own_bad_request_that_is_not_about_https_is_its_own() -> None:
+    page = "<html><head><title>400 Request Header Or Cookie Too Large</title></head></html>"
+    error = diagnosed(400, {"Server": "nginx", "Content-Type": "text/html"}, page)
+    assert type(error) is E.FrontError
+    assert "nginx in front of Open WebUI answered HTTP 400" in error.message
+
+
+def test_a_proxys_405_is_a_path_it_has_no_route_for() -> None:
+    error = diagnosed(405, {"Server": "nginx", "Content-Type": "text/html"}, "<html>405</html>")
+    assert type(error) is E.RouteError
+    assert "nginx in front of Open WebUI has no route" in error.message
+
+
+def test_cloudflares_524_is_its_read_timeout() -> None:
+    error = diagnosed(524, {"Server": "cloudflare", "CF-RAY": "8f0000000000-AMS"}, "timeout")
+    assert type(error) is E.GatewayTimeoutError
+
+
+def test_a_proxys_answer_below_500_it_has_no_words_for_is_a_front_error() -> None:
+    error = diagnosed(429, {"Server": "nginx", "Content-Type": "text/html"}, "<html>429</html>")
+    assert type(error) is E.FrontError
+    assert error.message.startswith("nginx in front of Open WebUI answered HTTP 429")
+
+
+def test_a_proxys_502_to_a_request_without_a_body_is_diagnosed() -> None:
+    error = diagnosed(502, {"Server": "nginx"}, request=httpx.Request("GET", f"{URL}/api/models"))
+    assert type(error) is E.ServerError
+    assert "body limit" not in error.message

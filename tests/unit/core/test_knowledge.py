@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters import OpenWebUIClient, _plan, _sending
 from openwebui_adapters._knowledge import _names, _waiting
 from openwebui_adapters._knowledge._failures import explain_processing_failure
 from openwebui_adapters._knowledge._names import file_items, match_knowledge
@@ -723,3 +723,224 @@ def test_an_upload_not_waited_for_or_large_is_processed_in_the_background(server
     client.upload_file(big, filename="big.txt")
     uploads = [r for r in server.requests if r.method == "POST"]
     assert [r.url.params.get("process_in_background") for r in uploads] == [None, None]
+
+
+# -- what the mutation pass found unasserted: each test below fails when one branch is removed ---
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_sending, "backoff_delay", lambda attempt, retry_after=None: 0.0)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.usefixtures("no_backoff")
+def test_an_upload_the_server_refused_for_now_is_sent_again(server: Server, status: int) -> None:
+    answers = [httpx.Response(status, json={"detail": "later"}), httpx.Response(200, json=record())]
+    server.routes["POST", "/api/v1/files/"] = lambda _: answers.pop(0)
+    make_client(server).upload_file(b"x", filename="a.txt", wait=False)
+    assert server.paths() == ["POST /api/v1/files/"] * 2
+
+
+def test_the_list_stops_at_a_page_without_bases_whatever_the_total_says(server: Server) -> None:
+    def listed(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        assert page < 5, "still asking for pages"
+        return httpx.Response(200, json={"items": [KB] if page == 1 else [], "total": 40})
+
+    server.routes["GET", "/api/v1/knowledge/"] = listed
+    assert [b.id for b in make_client(server).list_knowledge()] == [KB_ID]
+    assert [r.url.params["page"] for r in server.requests] == ["1", "2"]
+
+
+def test_each_status_poll_may_take_the_time_left_but_never_less_than_a_tenth(
+    server: Server,
+) -> None:
+    server.statuses = ["pending", "completed"]
+    make_client(server).wait_for_file(FILE_ID, timeout=42)
+    first, second = (r.extensions["timeout"]["read"] for r in server.requests)
+    assert 41 < first <= 42
+    assert 41 < second <= 42
+    server.requests.clear()
+
+    def pending(request: httpx.Request) -> httpx.Response:
+        assert len(server.requests) < 50, "polling without a pause"
+        return httpx.Response(200, json={"status": "pending"})
+
+    server.routes["GET", f"/api/v1/files/{FILE_ID}/process/status"] = pending
+    with pytest.raises(KnowledgeError):
+        make_client(server).wait_for_file(FILE_ID, timeout=0.05)
+    assert {r.extensions["timeout"]["read"] for r in server.requests} == {0.1}
+
+
+def test_a_failed_status_that_carries_its_reason_costs_no_record_request(server: Server) -> None:
+    failed = httpx.Response(200, json={"status": "failed", "error": "No module named 'ftfy'"})
+    server.routes["GET", f"/api/v1/files/{FILE_ID}/process/status"] = lambda _: failed
+    with pytest.raises(KnowledgeError, match="ftfy"):
+        make_client(server).wait_for_file(FILE_ID)
+    assert server.paths() == [f"GET /api/v1/files/{FILE_ID}/process/status"]
+
+
+def test_polls_pause_while_the_file_is_pending_and_not_once_it_is_done(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(_plan.time, "sleep", pauses.append)
+    server.statuses = ["pending", "processing", "completed"]
+    assert make_client(server).wait_for_file(FILE_ID).usable
+    assert len(pauses) == 2
+
+
+@pytest.mark.parametrize(
+    ("timeout", "read_timeout", "low", "high"),
+    [(42.0, 600.0, 41.0, 42.0), (42.0, 5.0, 5.0, 5.0), (0.05, 600.0, 0.1, 0.1)],
+)
+def test_the_status_stream_is_asked_for_the_time_left_within_the_clients_read_timeout(
+    server: Server,
+    monkeypatch: pytest.MonkeyPatch,
+    timeout: float,
+    read_timeout: float,
+    low: float,
+    high: float,
+) -> None:
+    monkeypatch.setattr(_waiting, "STREAM_AFTER", 0.0)
+    make_client(server, timeout=read_timeout).wait_for_file(FILE_ID, timeout=timeout)
+    assert server.requests[0].url.params["stream"] == "true"
+    assert low <= server.requests[0].extensions["timeout"]["read"] <= high
+
+
+class Events(httpx.SyncByteStream):
+    """A status stream: `events` one by one, `pause` seconds apart; then a break, if given."""
+
+    def __init__(self, events: list[str], pause: float = 0.0, broken: bool = False) -> None:
+        self.events, self.pause, self.broken = events, pause, broken
+
+    def __iter__(self) -> Iterator[bytes]:
+        for status in self.events:
+            yield f'data: {{"status": "{status}"}}\n\n'.encode()
+            time.sleep(self.pause)
+        if self.broken:
+            raise httpx.ReadError("Connection reset by peer")
+
+
+def test_a_status_stream_that_breaks_leaves_the_rest_to_polling(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_waiting, "STREAM_AFTER", 0.0)
+    answers = [
+        httpx.Response(
+            200,
+            headers={"content-type": "text/event-stream"},
+            stream=Events(["pending"], broken=True),
+        ),
+        httpx.Response(200, json={"status": "completed"}),
+    ]
+    server.routes["GET", f"/api/v1/files/{FILE_ID}/process/status"] = lambda _: answers.pop(0)
+    assert make_client(server).wait_for_file(FILE_ID).usable
+    assert [r.url.params.get("stream") for r in server.requests] == ["true", None]
+
+
+def test_a_status_stream_still_pending_at_the_deadline_ends_the_wait(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_waiting, "STREAM_AFTER", 0.0)
+    endless = Events(["processing"] * 40, pause=0.05)  # the server keeps saying "processing"
+    server.routes["GET", f"/api/v1/files/{FILE_ID}/process/status"] = lambda _: httpx.Response(
+        200, headers={"content-type": "text/event-stream"}, stream=endless
+    )
+    started = time.monotonic()
+    with pytest.raises(KnowledgeError, match="still processing"):
+        make_client(server).wait_for_file(FILE_ID, timeout=0.2)
+    assert time.monotonic() - started < 1.0  # not the whole stream
+    assert len(server.requests) == 1
+
+
+def test_a_timeout_that_is_not_positive_is_refused_before_asking(server: Server) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        make_client(server).wait_for_file(FILE_ID, timeout=0)
+    assert caught.value.setting == "timeout"
+    assert server.requests == []
+
+
+def test_a_file_known_by_its_id_only_is_named_by_it_when_the_wait_ends(server: Server) -> None:
+    server.statuses = ["pending"]
+    with pytest.raises(KnowledgeError) as caught:
+        make_client(server).wait_for_file(FILE_ID, timeout=0.05)
+    assert f"still processing file {FILE_ID} after" in caught.value.message
+
+
+def test_a_failure_without_any_reason_says_none_was_given(server: Server) -> None:
+    server.statuses = ["failed"]
+    server.routes["GET", f"/api/v1/files/{FILE_ID}"] = lambda _: httpx.Response(
+        200, json=record("failed")
+    )
+    with pytest.raises(KnowledgeError, match="no reason given"):
+        make_client(server).wait_for_file(FILE_ID)
+
+
+def test_a_status_that_says_not_found_is_a_file_not_found(server: Server) -> None:
+    server.statuses = ["not_found"]
+    with pytest.raises(KnowledgeNotFoundError) as caught:
+        make_client(server).wait_for_file(FILE_ID, timeout=1.0)
+    assert caught.value.setting == "file"
+    assert FILE_ID in caught.value.message
+
+
+def test_a_bytearray_uploads_as_bytes(server: Server) -> None:
+    make_client(server).upload_file(bytearray(b"hello"), filename="notes.md", wait=False)
+    assert b"hello" in server.requests[0].content
+
+
+def test_a_path_uploaded_under_a_name_given_is_sent_under_that_name(
+    server: Server, tmp_path: Path
+) -> None:
+    path = tmp_path / "report.txt"
+    path.write_text("quarterly numbers")
+    make_client(server).upload_file(path, filename="q3.md", wait=False)
+    assert b'filename="q3.md"' in server.requests[0].content
+
+
+def test_a_path_that_cannot_be_read_says_why(server: Server, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.txt"
+    with pytest.raises(ConfigurationError) as caught:
+        make_client(server).upload_file(missing)
+    assert caught.value.message == f"Cannot read {str(missing)!r}: No such file or directory"
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "sent"),
+    [
+        ("notes.md", "text/x-custom", "text/x-custom"),
+        ("data.unknownext", None, "application/octet-stream"),
+    ],
+)
+def test_an_upload_carries_the_content_type_given_else_one_for_its_name(
+    server: Server, filename: str, content_type: str | None, sent: str
+) -> None:
+    make_client(server).upload_file(b"x", filename=filename, content_type=content_type, wait=False)
+    assert f"Content-Type: {sent}".encode() in server.requests[0].content
+
+
+def test_a_file_id_is_used_without_the_spaces_pasted_around_it(server: Server) -> None:
+    make_client(server).delete_file(f"  {FILE_ID}\n")
+    assert server.paths() == [f"DELETE /api/v1/files/{FILE_ID}"]
+
+
+@pytest.mark.parametrize("file", ["   ", 42, None])
+def test_a_file_that_is_not_an_id_is_refused_before_sending(server: Server, file: Any) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        make_client(server).delete_file(file)
+    assert caught.value.setting == "file"
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("query", "k", "setting"), [(None, 4, "query"), ("q", True, "k"), ("q", "4", "k")]
+)
+def test_search_refuses_a_query_or_k_of_the_wrong_type_before_sending(
+    server: Server, query: Any, k: Any, setting: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        make_client(server).search_knowledge("Team Handbook", query, k=k)
+    assert caught.value.setting == setting
+    assert server.requests == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from openwebui_adapters._replies import (
     StreamFixer,
     Usage,
     citations_from_sources,
+    fix_chat_answer,
     read_chat_answer,
     read_embedding_answer,
     read_stream_chunk,
@@ -203,3 +205,41 @@ def test_embedding_vectors_in_order() -> None:
     )
     assert answer.vectors == ([0.1], [0.2, 0.3])
     assert answer.usage == Usage(3, 0, 3)
+
+
+def _calls(chunk: dict[str, Any]) -> Any:
+    return chunk["choices"][0]["delta"]["tool_calls"]
+
+
+def test_the_stream_fixer_names_a_call_by_its_own_index_else_its_position() -> None:
+    fix = StreamFixer()
+    second = fix({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 1}]}}]})
+    assert _calls(second)[0]["id"] == "call_1"  # alone in its chunk, yet the second call
+    unindexed = StreamFixer()({"choices": [{"delta": {"tool_calls": [{}, {"index": "x"}]}}]})
+    assert [call["id"] for call in _calls(unindexed)] == ["call_0", "call_1"]
+
+
+@pytest.mark.parametrize("calls", [7, [None, "x"]])
+def test_the_stream_fixer_passes_calls_that_are_not_objects_untouched(calls: Any) -> None:
+    chunk = {"choices": [{"index": 0, "delta": {"tool_calls": calls}}]}
+    assert _calls(StreamFixer()(chunk)) == calls
+
+
+def test_the_stream_fixer_names_the_calls_among_malformed_ones() -> None:
+    chunk = {"choices": [{"index": 0, "delta": {"tool_calls": [None, {"index": 1}]}}]}
+    assert _calls(StreamFixer()(chunk)) == [None, {"index": 1, "id": "call_1"}]
+
+
+def test_a_whole_answer_names_its_calls_among_malformed_ones() -> None:
+    message = {"role": "assistant", "tool_calls": [None, {"function": {"name": "f"}}]}
+    fixed = fix_chat_answer({"choices": [{"index": 0, "message": message}]})
+    assert fixed["choices"][0]["message"]["tool_calls"] == [
+        None,
+        {"function": {"name": "f"}, "id": "call_1"},
+    ]
+
+
+def test_a_body_that_is_no_chat_answer_names_no_url_when_none_was_given() -> None:
+    with pytest.raises(ResponseError) as caught:
+        fix_chat_answer(None)
+    assert caught.value.url is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import ThreadingHTTPServer
 
 import httpx
@@ -12,6 +12,7 @@ import pytest
 from openwebui_like import KEY, OpenWebUILike
 
 from openwebui_adapters import OpenWebUIClient
+from openwebui_adapters._discovery import WALK_TIMEOUT, open_webui_version
 from openwebui_adapters._server_versions import (
     NEWEST_TESTED,
     OLDEST_TESTED,
@@ -130,6 +131,18 @@ CHAT = [{"role": "user", "content": "hi"}]
 ANSWER = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]}
 
 
+def over(
+    handler: Callable[[httpx.Request], httpx.Response], url: str = "http://owui.test"
+) -> OpenWebUIClient:
+    """A client of `url` whose requests `handler` answers, without retries."""
+    return OpenWebUIClient(url, "sk-test", transport=httpx.MockTransport(handler), max_retries=0)
+
+
+def nothing(request: httpx.Request) -> httpx.Response:
+    """No Open WebUI anywhere: every path is not found."""
+    return httpx.Response(404, json={"detail": "Not Found"})
+
+
 def at_open_webui(chat: httpx.Response | None = None) -> OpenWebUIClient:
     """Open WebUI answers `/api/version` at the base; its chat route answers `chat`."""
 
@@ -215,12 +228,99 @@ def test_a_call_sent_to_the_old_base_is_sent_again_after_another_call_moved_it()
 
 
 def test_a_wrong_url_with_nothing_above_it_names_no_walk() -> None:
-    def nothing(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(404, json={"detail": "Not Found"})
-
-    client = OpenWebUIClient(
-        "http://owui.test", "sk-test", transport=httpx.MockTransport(nothing), max_retries=0
-    )
+    client = over(nothing)
     with pytest.raises(RouteError) as caught:
         client.chat({"model": "m", "messages": CHAT})
     assert "answered at none of" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(httpx.Response(503, json={"version": "0.12.4"}), id="a failed answer"),
+        pytest.param(httpx.Response(200, text="ok"), id="not JSON"),
+        pytest.param(httpx.Response(200, json=["0.12.4"]), id="JSON, not an object"),
+        pytest.param(httpx.Response(200, json={"version": 12}), id="a version that is no text"),
+        pytest.param(
+            httpx.Response(200, text="<html></html>", headers={"content-type": "text/html"}),
+            id="a web page",
+        ),
+    ],
+)
+def test_only_open_webuis_own_version_answer_names_a_release(answer: httpx.Response) -> None:
+    assert open_webui_version(answer) is None
+    assert open_webui_version(httpx.Response(200, json={"version": "0.12.4"})) == "0.12.4"
+
+
+def test_a_404_on_a_route_the_release_lacks_is_reported_as_that_too() -> None:
+    def old(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/version":
+            return httpx.Response(200, json={"version": "0.5.20"})
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    with pytest.raises(RouteError) as caught:
+        over(old).embed({"model": "nomic", "input": ["a"]})
+    assert "Open WebUI 0.5.20 answers at http://owui.test but has no /api/embeddings" in str(
+        caught.value
+    )
+
+
+def test_a_404_where_a_redirect_within_the_server_led_is_not_read_as_the_releases() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/webui/api/version":
+            return httpx.Response(200, json={"version": "0.12.4"})
+        if request.url.path == "/webui/api/chat/completions":
+            return httpx.Response(307, headers={"location": "/elsewhere/api/chat/completions"})
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    with pytest.raises(RouteError) as caught:
+        over(handler, "http://owui.test/webui").chat({"model": "m", "messages": CHAT})
+    assert caught.value.url == "http://owui.test/elsewhere/api/chat/completions"
+    assert "lacks the route" not in caught.value.message
+
+
+@pytest.mark.parametrize(("timeout", "walk_timeout"), [(600.0, WALK_TIMEOUT), (2.0, 2.0)])
+def test_the_walk_asks_with_the_shorter_of_the_walks_and_the_clients_timeout(
+    timeout: float, walk_timeout: float
+) -> None:
+    asked: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/api/version"):
+            asked.append(request.extensions["timeout"]["read"])
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    client = OpenWebUIClient(
+        "http://owui.test/a",
+        "sk-test",
+        transport=httpx.MockTransport(handler),
+        max_retries=0,
+        timeout=timeout,
+    )
+    with pytest.raises(RouteError):
+        client.chat({"model": "m", "messages": CHAT})
+    assert asked == [walk_timeout, walk_timeout]  # /a, then the root
+
+
+def test_the_walk_goes_on_past_a_base_whose_version_cannot_be_asked() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/a/b/api/version":  # a sign-in gate in front of this path only
+            return httpx.Response(302, headers={"location": "https://sso.test/login"})
+        if path == "/a/api/version":
+            return httpx.Response(200, json={"version": "0.12.4"})
+        if path == "/a/api/chat/completions":
+            return httpx.Response(200, json=ANSWER)
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    client = over(handler, "http://owui.test/a/b")
+    assert client.chat({"model": "m", "messages": CHAT})["choices"][0]["message"]["content"] == "ok"
+    assert client.connection.base_url == "http://owui.test/a"
+
+
+def test_later_calls_to_a_url_where_the_walk_found_nothing_keep_the_plain_route_error() -> None:
+    client = over(nothing)
+    for _ in range(2):  # the second call knows the walk found nothing
+        with pytest.raises(RouteError) as caught:
+            client.chat({"model": "m", "messages": CHAT})
+        assert caught.value.message == "No Open WebUI API at this URL (404): Not Found"

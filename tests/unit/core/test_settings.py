@@ -134,3 +134,18 @@ def test_connecting_never_waits_longer_than_the_call(
         "http://owui.test", "sk-test", timeout=timeout, connect_timeout=connect_timeout
     )
     assert settings.connect_timeout == expected
+
+
+@pytest.mark.parametrize(
+    ("library", "server_url", "api_key"),
+    [("litellm", "api_base=", "api_key="), ("langchain", "base_url=", "api_key=")],
+)
+def test_a_missing_setting_is_told_by_the_argument_its_library_takes(
+    library: str, server_url: str, api_key: str
+) -> None:
+    with pytest.raises(ConfigurationError) as no_url:
+        Settings.resolve(environ={}, library=library)
+    assert f"pass {server_url}" in no_url.value.hint
+    with pytest.raises(ConfigurationError) as no_key:
+        Settings.resolve("https://h.example", environ={}, library=library)
+    assert f"pass {api_key}" in no_key.value.hint

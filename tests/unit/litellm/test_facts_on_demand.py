@@ -20,6 +20,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map do
 import litellm
 
 import openwebui_adapters.litellm  # noqa: F401  # registers the provider and the learning table
+from openwebui_adapters import OpenWebUIClient
 from openwebui_adapters._model_facts import SHOW_PATH
 from openwebui_adapters.litellm import _on_demand as on_demand
 from openwebui_adapters.litellm import lookup_facts
@@ -212,3 +213,24 @@ def test_a_reloaded_price_list_gets_the_table_back_at_the_next_call(env: FaultSe
     litellm.completion(model="openwebui/stub-gpt", messages=[{"role": "user", "content": "hi"}])
     assert on_demand.installed()
     assert litellm.supports_function_calling(LLAMA) is True
+
+
+@pytest.mark.parametrize(
+    "given", [{}, {"OPENWEBUI_SERVER_URL": "http://owui.test"}, {"OPENWEBUI_API_KEY": KEY}]
+)
+def test_without_both_environment_variables_a_lookup_builds_no_client(
+    monkeypatch: pytest.MonkeyPatch, given: dict[str, str]
+) -> None:
+    monkeypatch.delenv("OPENWEBUI_SERVER_URL", raising=False)
+    monkeypatch.delenv("OPENWEBUI_API_KEY", raising=False)
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    built: list[str] = []
+
+    def factory() -> OpenWebUIClient:
+        built.append("client")
+        raise AssertionError("a client was built")
+
+    on_demand.install(factory, wait=1.0)
+    assert litellm.supports_function_calling(LLAMA) is False
+    assert built == []

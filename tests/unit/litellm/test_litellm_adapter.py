@@ -20,6 +20,7 @@ import openwebui_adapters.litellm as adapter
 from openwebui_adapters import _sending as sending
 from openwebui_adapters import errors
 from openwebui_adapters._client import OpenWebUIClient
+from openwebui_adapters.litellm import lookup_facts
 from openwebui_adapters.litellm._calls import Call, aiohttp_transport
 from openwebui_adapters.litellm._errors import to_litellm_error
 from scripted_clients import route_litellm_clients
@@ -479,6 +480,31 @@ def test_a_litellm_without_its_aiohttp_transport_factory_leaves_the_core_its_own
     assert aiohttp_transport(ssl.create_default_context()) is None
 
 
+@pytest.mark.parametrize(
+    "missing",
+    ["create_aiohttp_transport", "_create_aiohttp_transport"],
+    ids=["before 1.106", "1.106 on"],
+)
+def test_litellms_aiohttp_transport_is_found_by_its_name_in_each_release(
+    monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    import ssl
+
+    from litellm.llms.custom_httpx.aiohttp_transport import LiteLLMAiohttpTransport
+    from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+    monkeypatch.setattr(litellm, "disable_aiohttp_transport", False)
+    monkeypatch.delattr(AsyncHTTPHandler, missing, raising=False)
+    assert isinstance(aiohttp_transport(ssl.create_default_context()), LiteLLMAiohttpTransport)
+
+
+def test_an_httpx_timeout_from_litellm_sets_the_read_and_connect_timeouts() -> None:
+    timeout = httpx.Timeout(30.0, connect=3.0)
+    call = Call(model="m", api_base="http://owui.test", api_key="sk-unit-0000", timeout=timeout)
+    settings = call.client.settings
+    assert (settings.timeout, settings.connect_timeout) == (30.0, 3.0)
+
+
 def test_the_providers_clients_share_a_pool_apart_from_other_libraries() -> None:
     from openwebui_adapters._connection import reset_connections, shared_connections
 
@@ -524,3 +550,20 @@ def test_a_router_entry_with_a_wrong_api_base_names_api_base(
         router.completion(model="chat", messages=[{"role": "user", "content": "hi"}])
     assert caught.value.setting == "api_base"  # type: ignore[attr-defined]
     assert "check the port in api_base" in str(caught.value)
+
+
+@pytest.mark.usefixtures("litellm_knows_no_openwebui_model")
+def test_a_stream_registers_its_model_with_litellm(server: Server) -> None:
+    lookup_facts(wait=None)  # only the call itself may register it
+    server.answers = [sse(delta({"role": "assistant", "content": "hi"}), delta({}, "stop"))]
+    list(litellm.completion(model="openwebui/llama3", messages=MESSAGES, stream=True))
+    assert "openwebui/llama3" in litellm.model_cost
+    assert "openwebui/llama3:latest" in litellm.model_cost  # the id it resolved to
+
+
+def test_a_stream_that_ends_before_any_chunk_yields_nothing(server: Server) -> None:
+    server.answers = [
+        httpx.Response(200, text="data: [DONE]\n\n", headers={"content-type": "text/event-stream"})
+    ]
+    chunks = list(litellm.completion(model="openwebui/llama3", messages=MESSAGES, stream=True))
+    assert not any(c.choices[0].delta.content for c in chunks if c.choices)  # LiteLLM's close only
