@@ -206,7 +206,7 @@ def _non_stream_as_chunks(data: Any, url: str) -> list[dict[str, Any]]:
 
 
 class _Attempts:
-    """The retry decision for one request: mask the key, refuse after a started answer, count."""
+    """The retry decision for one request: mask the key in each failure, count the attempts."""
 
     def __init__(self, api_key: str, max_retries: int, statuses: frozenset[int]) -> None:
         self.api_key = api_key
@@ -214,11 +214,9 @@ class _Attempts:
         self.statuses = statuses
         self.count = 0
 
-    def failed(self, error: OpenWebUIError, *, started: bool = False) -> None:
-        """Mask the key in `error`; re-raise it when the answer had already started."""
+    def failed(self, error: OpenWebUIError) -> None:
+        """Mask the key in `error` before anything quotes it."""
         without_key(error, self.api_key)
-        if started:
-            raise error
 
     def delay(self, error: OpenWebUIError) -> float:
         """Seconds before the next attempt; re-raises `error` when there is none."""
