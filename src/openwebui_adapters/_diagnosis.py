@@ -180,7 +180,7 @@ def _front_error(
 ) -> OpenWebUIError:
     """The error for an answer that something in front of Open WebUI sent, by its status."""
     status = response.status_code
-    front = f"{who.name} in front of Open WebUI" if who.name else "A proxy in front of Open WebUI"
+    front = who.in_front
     evidence = f" ({who.evidence})" if who.evidence else ""
     if who.kind == "sso":
         where = f" at {who.sign_in_url}" if who.sign_in_url else ""

@@ -32,6 +32,11 @@ class Responder:
     front: tuple[str, ...] = ()  # products the headers name, also on Open WebUI's own answers
     wants_https: bool = False  # the server speaks HTTPS on that port, or sends http:// to https://
 
+    @property
+    def in_front(self) -> str:
+        """How a message names it: "Caddy in front of Open WebUI", or a proxy when unnamed."""
+        return f"{self.name or 'A proxy'} in front of Open WebUI"
+
 
 # Server / Via product tokens, lower-case prefix -> display name. uvicorn is Open WebUI's own server.
 _PRODUCTS = {

@@ -139,8 +139,8 @@ def redirect_target(request: Outgoing, response: httpx.Response) -> Outgoing | s
         sent.scheme == "http"
         and target.scheme == "https"
         and sent.host == target.host
-        and sent.port in (80, None)
-        and target.port in (443, None)
+        and sent.port is None  # httpx leaves a default port out of the URL
+        and target.port is None
     )
     if _origin(sent) != _origin(target) and not upgrade:
         return str(target)
@@ -162,9 +162,8 @@ def _json(response: httpx.Response, names: Mapping[str, str] | None = None) -> A
     except ValueError as exc:
         who = responder(response)
         if who.kind == "proxy":  # Caddy answers a path it has no route for with an empty 200
-            front = f"{who.name} in front of Open WebUI" if who.name else "A proxy"
             raise RouteError(
-                f"{front} answered {response.request.url} with {response.status_code} and "
+                f"{who.in_front} answered {response.request.url} with {response.status_code} and "
                 f"{'an empty body' if not response.content else 'a body that is not JSON'} "
                 f"({who.evidence}): it has no route to Open WebUI's API at that path",
                 hint="set {server_url} to the address you open in the browser, with the "
@@ -184,9 +183,7 @@ def _json(response: httpx.Response, names: Mapping[str, str] | None = None) -> A
 def is_event_stream(response: httpx.Response) -> bool:
     """Whether an answer to a stream request is an event stream to read as it arrives; else it
     is read whole (a failure, a page, or a JSON answer)."""
-    if not response.is_success or is_html(response):
-        return False
-    return "text/event-stream" in response.headers.get("content-type", "")
+    return response.is_success and "text/event-stream" in response.headers.get("content-type", "")
 
 
 def _non_stream_as_chunks(data: Any, url: str) -> list[dict[str, Any]]:

@@ -57,6 +57,7 @@ def _redirect(method: str, status: int, sent: str, location: str) -> Outgoing | 
     [
         ("POST", 307, "http://owui.test/api/chat", "/v2/api/chat"),  # same origin
         ("POST", 308, "http://owui.test/api/chat", "https://owui.test/api/chat"),  # upgrade
+        ("POST", 308, "http://owui.test:80/api/chat", "https://owui.test:443/api/chat"),
         ("GET", 301, "http://owui.test/api/models", "/api/models/"),
         ("GET", 302, "https://owui.test/api/models", "https://owui.test/v2/api/models"),
         ("HEAD", 303, "http://owui.test/api/version", "/api/version/"),
