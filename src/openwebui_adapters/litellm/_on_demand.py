@@ -118,7 +118,6 @@ class _Learner:
             return client.model_facts(name)  # the name resolves in the cached list: no list
 
 
-_factory: ClientFactory | None = None
 _learner: _Learner | None = None
 
 
@@ -137,20 +136,16 @@ class _TableWithFacts(dict[str, Any]):
         return dict.__contains__(self, key)
 
 
-def install(client_factory: ClientFactory | None = None, *, wait: float = DEFAULT_WAIT) -> None:
+def install(client_factory: ClientFactory, *, wait: float = DEFAULT_WAIT) -> None:
     """Learn missing `openwebui/` models at LiteLLM's lookups from now on; sends nothing now.
 
-    `import openwebui_adapters.litellm` calls it with the provider's own client factory. Called
-    again (`install(wait=1.0)`), it forgets what was asked, and keeps that factory unless given
-    another.
+    `import openwebui_adapters.litellm` calls it with the provider's own client factory, and
+    `lookup_facts(wait=...)` again with a new wait: what was asked before is forgotten.
     """
-    global _factory, _learner
-    factory = client_factory or _factory
-    if factory is None:
-        raise ValueError("install() needs a client_factory the first time")
+    global _learner
     if not wait > 0:
         raise ValueError(f"wait must be a positive number of seconds, not {wait!r}")
-    _factory, _learner = factory, _Learner(factory, wait)
+    _learner = _Learner(client_factory, wait)
     keep_installed()
 
 

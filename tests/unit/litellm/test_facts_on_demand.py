@@ -201,7 +201,12 @@ def test_uninstall_puts_the_plain_table_back(env: FaultServer) -> None:
     assert type(litellm.model_cost) is dict
     assert not on_demand.installed()
     assert litellm.supports_function_calling(LLAMA) is False
-    assert env.hits() == 0
+    plain = litellm.model_cost
+    lookup_facts(wait=None)  # already plain: not copied again
+    assert litellm.model_cost is plain
+    litellm.completion(model="openwebui/stub-gpt", messages=[{"role": "user", "content": "hi"}])
+    assert litellm.model_cost is plain  # a call does not put the learning table back
+    assert env.paths() == {CHAT: 1}
     lookup_facts()
     assert on_demand.installed()
     assert litellm.supports_function_calling(LLAMA) is True
@@ -234,3 +239,53 @@ def test_without_both_environment_variables_a_lookup_builds_no_client(
     on_demand.install(factory, wait=1.0)
     assert litellm.supports_function_calling(LLAMA) is False
     assert built == []
+
+
+def test_a_lookup_the_server_cannot_answer_leaves_no_unhandled_thread_error(
+    env: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facts are learned in a thread of their own: a failure there stays a debug line."""
+    env.route(MODELS, status(500, {"detail": "boom"}))
+    unhandled: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", unhandled.append)
+    assert litellm.supports_function_calling(LLAMA) is False
+    assert unhandled == []
+
+
+def test_a_name_the_server_lacks_is_no_failure_to_log(
+    env: FaultServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("DEBUG", logger="openwebui_adapters"):
+        assert litellm.supports_function_calling("openwebui/no-such-model") is False
+    assert not [r for r in caplog.records if "no model facts" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    "key", ["stub-llama:latest", "ollama/stub-llama:latest", ("openwebui/stub-llama",)]
+)
+def test_a_key_that_is_no_openwebui_model_name_asks_nothing(env: FaultServer, key: object) -> None:
+    assert key not in litellm.model_cost
+    assert env.hits() == 0
+
+
+def test_a_table_kept_from_before_uninstall_asks_nothing(env: FaultServer) -> None:
+    """A module that took `litellm.model_cost` by name still holds the learning table."""
+    kept = litellm.model_cost
+    lookup_facts(wait=None)
+    assert "openwebui/stub-llama" not in kept
+    assert env.hits() == 0
+    litellm.model_cost = kept  # put back by whoever held it: still nothing learns
+    assert not on_demand.installed()
+
+
+@pytest.mark.parametrize("wait", [0, -1.0, float("nan")])
+def test_a_wait_that_is_not_positive_is_refused(wait: float) -> None:
+    with pytest.raises(ValueError, match="wait must be a positive number of seconds"):
+        lookup_facts(wait=wait)
+
+
+def test_each_call_keeps_the_same_table_without_copying_it(env: FaultServer) -> None:
+    table = litellm.model_cost
+    for _ in range(2):
+        litellm.completion(model="openwebui/stub-gpt", messages=[{"role": "user", "content": "hi"}])
+    assert litellm.model_cost is table

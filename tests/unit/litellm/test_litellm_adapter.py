@@ -561,6 +561,23 @@ def test_a_stream_registers_its_model_with_litellm(server: Server) -> None:
     assert "openwebui/llama3:latest" in litellm.model_cost  # the id it resolved to
 
 
+def test_a_long_stream_registers_its_model_once_not_per_chunk(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openwebui_adapters.litellm import _handler
+
+    registered: list[tuple[str, str | None]] = []
+    monkeypatch.setattr(
+        _handler,
+        "remember_model",
+        lambda client, name, model_id: registered.append((name, model_id)),
+    )
+    words = [delta({"role": "assistant", "content": f"w{i} "}) for i in range(5)]
+    server.answers = [sse(*words, delta({}, "stop"))]
+    list(litellm.completion(model="openwebui/llama3", messages=MESSAGES, stream=True))
+    assert registered == [("llama3", "llama3:latest")]
+
+
 def test_a_stream_that_ends_before_any_chunk_yields_nothing(server: Server) -> None:
     server.answers = [
         httpx.Response(200, text="data: [DONE]\n\n", headers={"content-type": "text/event-stream"})
