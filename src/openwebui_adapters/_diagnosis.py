@@ -122,7 +122,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         pass
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (ValueError, OverflowError):  # OverflowError: a year or offset too large for a datetime
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 

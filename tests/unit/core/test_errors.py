@@ -385,6 +385,19 @@ def test_a_retry_after_date_in_the_past_means_now() -> None:
 
 
 @pytest.mark.parametrize(
+    "value",
+    ["Mon, 20 Nov 9999999999 12:00:00 GMT", "Mon, 01 Jan 2024 00:00:00 +99999999999999999999"],
+    ids=["year", "offset"],
+)
+def test_a_retry_after_date_too_large_for_a_datetime_is_ignored(value: str) -> None:
+    """Python raises OverflowError for these, not the ValueError of other bad dates."""
+    assert parse_retry_after(value) is None
+    error = diagnose(httpx.Response(429, headers={"Retry-After": value}, json={"detail": "slow"}))
+    assert type(error) is errors.RateLimitError
+    assert error.retry_after is None
+
+
+@pytest.mark.parametrize(
     ("exc", "error_class", "message"),
     [
         (
