@@ -122,7 +122,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         pass
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (ValueError, OverflowError):  # OverflowError: a year or offset too large for a datetime
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
@@ -135,13 +135,6 @@ def is_html(response: httpx.Response) -> bool:
 def _url(response: httpx.Response) -> str | None:
     try:
         return str(response.request.url)
-    except RuntimeError:  # a response built by hand has no request
-        return None
-
-
-def _method(response: httpx.Response) -> str | None:
-    try:
-        return response.request.method
     except RuntimeError:  # a response built by hand has no request
         return None
 
@@ -181,7 +174,7 @@ def _front_error(
     """The error for an answer that something in front of Open WebUI sent, by its status."""
     status = response.status_code
     front = who.in_front
-    evidence = f" ({who.evidence})" if who.evidence else ""
+    evidence = f" ({who.evidence})"  # identify always says how it knows
     if who.kind == "sso":
         where = f" at {who.sign_in_url}" if who.sign_in_url else ""
         gate = who.name or "A sign-in gate"
@@ -216,9 +209,9 @@ def _front_error(
             hint=f"ask whoever runs {who.name or 'the proxy'} to let this client reach /api/",
             **common,
         )
-    if status == 400 and who.wants_https:
+    if who.wants_https:  # its page says plain HTTP reached its TLS port (nginx, Apache, Go: 400)
         return SchemeMismatchError(
-            f"{front} speaks HTTPS at this port and got plain HTTP (400){evidence}",
+            f"{front} speaks HTTPS at this port and got plain HTTP ({status}){evidence}",
             hint="use https:// in {server_url}",
             **common,
         )
@@ -340,7 +333,8 @@ def error_from_redirect(
 ) -> OpenWebUIError:
     """The error for a redirect that is not followed: to another origin (a sign-in gate, another
     host, https to http), or one that would turn a POST into a GET."""
-    url = _url(response) or ""
+    request = response.request  # a redirect is only ever diagnosed for a request sent
+    url = str(request.url)
     common: dict[str, Any] = {"status_code": response.status_code, "url": url, "names": names}
     who = responder(response)
     if who.kind == "sso":
@@ -361,7 +355,7 @@ def error_from_redirect(
             hint=f"if {final} is where Open WebUI is, set {{server_url}} to it",
             **common,
         )
-    kept = response.status_code in (307, 308) or _method(response) in ("GET", "HEAD")
+    kept = response.status_code in (307, 308) or request.method in ("GET", "HEAD")
     if kept and (sent.scheme, sent.port) != (went.scheme, went.port):
         # Not a POST made a GET: another port (or http to https on one) of the same host.
         return RouteError(
@@ -386,10 +380,9 @@ _DNS_MARKERS = (
     "name or service not known",
     "nodename nor servname",
     "getaddrinfo failed",
-    "temporary failure in name resolution",
     "no address associated",
     "name does not resolve",
-    "name resolution",
+    "name resolution",  # glibc's "Temporary" and "Non-recoverable failure in name resolution"
 )
 _TLS_MARKERS = ("certificate", "ssl", "tls", "handshake")
 # OpenSSL's words for a TLS hello answered in plain HTTP (1.1/3.0, then 3.2 and newer).
@@ -417,10 +410,10 @@ _SSL_SETTING = re.compile(r"\bssl:(?:<[^>]*>|\S+)")
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
-    """`exc` and what caused it, outermost first (bounded: chains can loop)."""
+    """`exc` and what caused it, outermost first, each once (a chain can loop)."""
     chain: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and current not in chain and len(chain) < 10:
+    while current is not None and current not in chain:
         chain.append(current)
         current = current.__cause__ or current.__context__
     return chain
@@ -480,22 +473,14 @@ def error_from_transport(
             reason = str(exc) or type(exc).__name__
             message = template.format(url=url) + f": {_short(reason)}"
             hint = None
-            if (
-                target is ServerUnreachableError
-                and url.startswith("http://")
-                and source
-                in (
-                    httpx.RemoteProtocolError,
-                    httpx.ReadError,
-                )
-            ):
+            if url.startswith("http://") and source in (httpx.RemoteProtocolError, httpx.ReadError):
                 # A TLS-only port drops a plain request without a word (nginx and Go answer 400).
                 hint = (
                     "the server closed the connection without an answer: if that port speaks "
                     "TLS, use https:// in {server_url}; else check that the server is running"
                 )
             return target(message, url=url, setting=setting, hint=hint, names=names)
-    if isinstance(exc, httpx.TransportError) and _refine_connect_error(exc) is TLSError:
+    if _refine_connect_error(exc) is TLSError:
         # aiohttp's refused certificate arrives as a bare httpx.ProtocolError.
         return tls_failure(exc, url, names)
     return ServerUnreachableError(f"Request to {url} failed: {exc!r}", url=url, names=names)

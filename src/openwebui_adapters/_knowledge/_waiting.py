@@ -3,7 +3,6 @@ the server's status stream, and what its answers mean. And the upload's own deci
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import time
 from collections.abc import Sequence
@@ -94,8 +93,9 @@ class Wait:
             "the file stays on the server (delete_file() removes it)",
         )
 
-    def outcome(self, status: str, error: str | None) -> UploadedFile | None:
-        """The finished record, None to keep waiting; raises for a failed processing."""
+    def outcome(self, status: str | None, error: str | None) -> UploadedFile | None:
+        """The finished record, None to keep waiting (no status yet, or one still running);
+        raises for a failed processing."""
         if status == "completed":
             return replace(self.file, status=status, error=None)
         if status == "failed":
@@ -107,10 +107,10 @@ class Wait:
         return None
 
 
-def status_of(payload: Any) -> tuple[str, str | None]:
-    """(status, error) from a status answer or event; pending when it says nothing."""
+def status_of(payload: Any) -> tuple[str | None, str | None]:
+    """(status, error) from a status answer or event, None for what it leaves out."""
     data = mapping(payload)
-    return text(data.get("status")) or "pending", text(data.get("error"))
+    return text(data.get("status")), text(data.get("error"))
 
 
 def status_path(ref: str) -> str:
@@ -147,7 +147,7 @@ def _read_content(
         return path.read_bytes(), filename or path.name
     except OSError as exc:
         raise ConfigurationError(
-            f"Cannot read {str(path)!r}: {exc.strerror or exc}",
+            f"Cannot read {str(path)!r}: {exc.strerror}",  # the OS's words; the path is named
             setting="path",
             hint="pass the path of a readable file, or its content as bytes with filename=",
         ) from exc
@@ -169,8 +169,9 @@ def processing(
 
 
 def upload_files(content: bytes, filename: str, content_type: str | None) -> dict[str, Any]:
-    kind = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    return {"file": (filename, content, kind)}
+    """The multipart file; without a content type httpx names one from the filename
+    (application/octet-stream when it cannot)."""
+    return {"file": (filename, content, content_type)}
 
 
 def file_id(file: str | UploadedFile) -> str:

@@ -385,6 +385,19 @@ def test_a_retry_after_date_in_the_past_means_now() -> None:
 
 
 @pytest.mark.parametrize(
+    "value",
+    ["Mon, 20 Nov 9999999999 12:00:00 GMT", "Mon, 01 Jan 2024 00:00:00 +99999999999999999999"],
+    ids=["year", "offset"],
+)
+def test_a_retry_after_date_too_large_for_a_datetime_is_ignored(value: str) -> None:
+    """Python raises OverflowError for these, not the ValueError of other bad dates."""
+    assert parse_retry_after(value) is None
+    error = diagnose(httpx.Response(429, headers={"Retry-After": value}, json={"detail": "slow"}))
+    assert type(error) is errors.RateLimitError
+    assert error.retry_after is None
+
+
+@pytest.mark.parametrize(
     ("exc", "error_class", "message"),
     [
         (
@@ -433,6 +446,7 @@ def test_the_transports_own_words_are_quoted() -> None:
         "[Errno -5] No address associated with hostname",  # glibc, a name without an address
         "[Errno -2] Name does not resolve",  # musl (Alpine)
         "[Errno -4] Non-recoverable failure in name resolution",  # glibc
+        "[Errno -3] Temporary failure in name resolution",  # glibc, its resolver not answering
     ],
 )
 def test_each_systems_words_for_a_name_that_does_not_resolve_are_dns(words: str) -> None:
@@ -471,6 +485,14 @@ def test_https_to_a_server_that_answers_plain_http_is_a_scheme_to_change(words: 
     )
 
 
+def test_a_plain_answer_to_tls_on_an_http_url_is_not_told_to_use_http() -> None:
+    """On http:// the TLS was a proxy's (an https:// one answering in plain HTTP), and the URL
+    already says http://."""
+    exc = httpx.ConnectError("[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)")
+    error = error_from_transport(exc, "http://owui.test/api/models")
+    assert type(error) is errors.TLSError
+
+
 def test_a_handshake_that_times_out_is_a_timeout_not_a_certificate() -> None:
     exc = httpx.ConnectTimeout("_ssl.c:990: The handshake operation timed out")
     assert type(error_from_transport(exc, URL)) is errors.ConnectTimeoutError
@@ -484,6 +506,13 @@ def test_a_read_timeout_with_tls_in_its_chain_is_still_a_read_timeout() -> None:
 def test_a_dns_failure_is_found_in_the_exceptions_context_too() -> None:
     exc = httpx.ConnectError("connection failed")
     exc.__context__ = socket.gaierror(-2, "unknown")  # raised while handling, not `from`
+    assert type(error_from_transport(exc, URL)) is errors.DNSError
+
+
+def test_a_chain_of_causes_that_loops_back_is_read_once_through() -> None:
+    exc = httpx.ConnectError("connection failed")
+    cause = OSError("[Errno -2] Name or service not known")
+    exc.__cause__, cause.__cause__ = cause, exc  # re-raising a kept exception closes a loop
     assert type(error_from_transport(exc, URL)) is errors.DNSError
 
 

@@ -316,6 +316,10 @@ def test_only_nginx_is_told_its_body_limit_setting() -> None:
     [
         (httpx.Request("POST", f"{URL}/api/chat/completions", content=b"x" * 500), "500 bytes"),
         (httpx.Request("GET", f"{URL}/api/models"), "the request"),  # no length sent
+        (
+            httpx.Request("POST", f"{URL}/api/chat/completions", headers={"Content-Length": "n/a"}),
+            "the request",
+        ),  # a length that is no number
     ],
 )
 def test_a_body_refused_as_too_large_is_sized_when_its_length_is_known(
