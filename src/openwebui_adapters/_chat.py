@@ -156,7 +156,7 @@ class Chat:
 
         stream = yield from self.models.with_model(name, start)
         fix = StreamFixer()
-        while (chunks := (yield from stream.next_chunks())) is not None:
+        while chunks := (yield from stream.next_chunks()):
             yield Emit([fix(chunk) for chunk in chunks])
 
     def embed(self, payload: Mapping[str, Any]) -> Plan[dict[str, Any]]:
