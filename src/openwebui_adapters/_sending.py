@@ -286,6 +286,7 @@ class Sender:
         self.key_header = settings.api_key_header  # read by the diagnosis of a 401
         self.max_retries = settings.max_retries
         self.headers = dict(settings.headers)
+        self.read_timeout = settings.timeout
         self.timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
 
     def outgoing(
