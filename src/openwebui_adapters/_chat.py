@@ -185,7 +185,7 @@ class Chat:
             )
 
         answer = yield from embedded(inputs)
-        if isinstance(inputs, list) and is_joined_batch(inputs, answer):
+        if is_joined_batch(inputs, answer):
             # Releases before 0.8.0 join an Ollama batch into one text: one input at a time.
             answers = []
             for text in inputs:
