@@ -156,7 +156,7 @@ class Chat:
 
         stream = yield from self.models.with_model(name, start)
         fix = StreamFixer()
-        while (chunks := (yield from stream.next_chunks())) is not None:
+        while chunks := (yield from stream.next_chunks()):
             yield Emit([fix(chunk) for chunk in chunks])
 
     def embed(self, payload: Mapping[str, Any]) -> Plan[dict[str, Any]]:
@@ -185,7 +185,7 @@ class Chat:
             )
 
         answer = yield from embedded(inputs)
-        if isinstance(inputs, list) and is_joined_batch(inputs, answer):
+        if is_joined_batch(inputs, answer):
             # Releases before 0.8.0 join an Ollama batch into one text: one input at a time.
             answers = []
             for text in inputs:

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ._diagnosis import is_html
 from ._pasted import describe_session_token
 from ._plan import Outgoing, Plan
 from ._server_versions import tested_range
@@ -64,8 +63,9 @@ def parent_bases(base_url: str) -> list[str]:
 
 
 def open_webui_version(response: httpx.Response) -> str | None:
-    """The version in an `/api/version` answer that is Open WebUI's (not the web UI), or None."""
-    if response.status_code != 200 or is_html(response):
+    """The version in an `/api/version` answer that is Open WebUI's (not the web UI's page, which
+    is no JSON), or None."""
+    if response.status_code != 200:
         return None
     try:
         data: Any = response.json()
@@ -75,14 +75,15 @@ def open_webui_version(response: httpx.Response) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def _lacks_route(error: OpenWebUIError, base: str, version: str) -> OpenWebUIError:
+def _lacks_route(error: RouteError, base: str, version: str) -> RouteError:
     """Open WebUI answers at the base, so its own "no such route" (404, 405) is about the
     server's release, not the URL; any other failure keeps its own diagnosis."""
-    if type(error) is not RouteError or error.status_code not in (404, 405):
-        return error
-    if not (error.url or "").startswith(base):
+    if error.status_code not in (404, 405):
+        return error  # a redirect not followed (RedirectedPostError too), a proxy's page at 200
+    url = error.url or ""
+    if not url.startswith(base):
         return error  # answered somewhere else (a redirect): not this server's route table
-    path = (error.url or "").removeprefix(base)
+    path = url.removeprefix(base)
     return RouteError(
         f"Open WebUI {version} answers at {base} but has no {path} "
         f"(HTTP {error.status_code}): this release of the server lacks the route",
@@ -95,10 +96,10 @@ def _lacks_route(error: OpenWebUIError, base: str, version: str) -> OpenWebUIErr
     )
 
 
-def walk(sender: Sender, base_url: str) -> Plan[tuple[str | None, list[str], str | None]]:
-    """The base where Open WebUI answers at or above `base_url`, the URLs tried, its version."""
-    timeout = sender.timeout
-    short = httpx.Timeout(min(timeout.read or WALK_TIMEOUT, WALK_TIMEOUT), connect=timeout.connect)
+def walk(sender: Sender, base_url: str) -> Plan[tuple[tuple[str, str] | None, list[str]]]:
+    """(The base where Open WebUI answers at or above `base_url`, its version), or None; and the
+    URLs tried."""
+    short = httpx.Timeout(min(sender.read_timeout, WALK_TIMEOUT), connect=sender.timeout.connect)
     tried: list[str] = []
     for base in [base_url, *parent_bases(base_url)]:
         tried.append(base + VERSION_PATH)
@@ -108,8 +109,8 @@ def walk(sender: Sender, base_url: str) -> Plan[tuple[str | None, list[str], str
         except OpenWebUIError:
             continue
         if version is not None:
-            return base, tried, version
-    return None, tried, None
+            return (base, version), tried
+    return None, tried
 
 
 def rebase(
@@ -129,11 +130,12 @@ def rebase(
     if not walking:
         known = state.version_at_base
         return _lacks_route(error, connection.base_url, known) if known else error
-    base, tried, version = yield from walk(sender, connection.base_url)
-    if base == connection.base_url:
-        state.version_at_base = version or "?"
-        return _lacks_route(error, base, state.version_at_base)
-    if base is not None:
+    found, tried = yield from walk(sender, connection.base_url)
+    if found is not None:
+        base, version = found
+        if base == connection.base_url:
+            state.version_at_base = version
+            return _lacks_route(error, base, version)
         logger.warning(
             "%s is not Open WebUI's API but %s is: using it (set OPENWEBUI_SERVER_URL=%s)",
             connection.base_url,

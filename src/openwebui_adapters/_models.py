@@ -127,25 +127,25 @@ class _ModelAttempts:
         self.is_missing = is_missing
         self.model_id = catalog.alias(name) or name
         self.tried: set[str] = set()
-        self.refreshed = False
+        self.models: list[ModelInfo] = []  # the list last offered
+        self.refreshed = False  # `models` is the refreshed list: the next failure is final
         self.error: OpenWebUIError | None = None
 
-    def failed(self, error: OpenWebUIError) -> bool:
-        """Record a failed send; re-raise what resolving cannot fix. True: fetch the list first."""
+    def failed(self, error: OpenWebUIError) -> list[ModelInfo] | None:
+        """Record a failed send; re-raise what resolving cannot fix. The cached list to resolve
+        against; None: fetch it first."""
         if not self.is_missing(error):
             raise error
         if self.refreshed:
-            raise _final_model_error(
-                self.name, self.catalog.models or [], error, self.names
-            ) from error
+            raise _final_model_error(self.name, self.models, error, self.names) from error
         self.error = error
         self.tried.add(self.model_id)
         self.catalog.forget(self.name)
-        return self.catalog.models is None
+        return self.catalog.models
 
     def offer(self, models: list[ModelInfo], *, refreshed: bool) -> bool:
         """Pick the next id from `models`. True: nothing fits, ask for a refreshed list."""
-        self.refreshed = self.refreshed or refreshed
+        self.models, self.refreshed = models, refreshed
         candidate = resolve(self.name, models)
         if candidate is not None and (candidate not in self.tried or refreshed):
             self.model_id = candidate
@@ -212,10 +212,9 @@ class Models:
             try:
                 result = yield from send(attempts.model_id)
             except OpenWebUIError as error:
-                if attempts.failed(error):
+                models = attempts.failed(error)
+                if models is None:
                     models = yield from self._listed(attempts, refresh=False)
-                else:
-                    models = self.catalog.models or []
                 if attempts.offer(models, refreshed=False):
                     refreshed = yield from self._listed(attempts, refresh=True)
                     attempts.offer(refreshed, refreshed=True)

@@ -195,6 +195,8 @@ def _perform(
 
 
 async def _adrive(plan: Plan[Any], client: httpx.AsyncClient) -> AsyncGenerator[Any, None]:
+    """What `plan` emits, then (once it has ended and its answers are closed) its last step,
+    `_Returned(what it returned)`: an async generator cannot return a value."""
     opened: dict[httpx.Response, AsyncIterator[str]] = {}
     value: Any = None
     error: BaseException | None = None
@@ -203,8 +205,8 @@ async def _adrive(plan: Plan[Any], client: httpx.AsyncClient) -> AsyncGenerator[
             try:
                 effect = plan.send(value) if error is None else plan.throw(error)
             except StopIteration as stop:
-                yield _Returned(stop.value)
-                return
+                returned = _Returned(stop.value)
+                break
             value = error = None
             if type(effect) is Emit:
                 for item in effect.items:
@@ -218,6 +220,7 @@ async def _adrive(plan: Plan[Any], client: httpx.AsyncClient) -> AsyncGenerator[
         plan.close()
         for response in opened:
             await response.aclose()
+    yield returned
 
 
 async def _aperform(
@@ -263,12 +266,11 @@ def iterate(plan: Plan[Any], client: httpx.Client) -> Generator[Any, None, None]
 
 async def arun(plan: Plan[T], client: httpx.AsyncClient) -> T:
     """Perform a plan with an async client; what it returns."""
-    async with aclosing(_adrive(plan, client)) as steps:
-        async for step in steps:
-            if isinstance(step, _Returned):
-                result: T = step.value
-                return result
-    raise RuntimeError("the plan ended without returning")  # _adrive always returns last
+    last: Any = None
+    async for step in _adrive(plan, client):
+        last = step  # what the plan emits is dropped, as `run` drops it
+    result: T = last.value  # the last step is _Returned
+    return result
 
 
 async def aiterate(plan: Plan[Any], client: httpx.AsyncClient) -> AsyncGenerator[Any, None]:

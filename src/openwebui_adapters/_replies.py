@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._shapes import listed, mapping, number, text
 from .errors import ResponseError
@@ -273,7 +273,7 @@ def embedding_count(answer: Any) -> int | None:
     return len(data) if isinstance(data, list) else None
 
 
-def is_joined_batch(inputs: Any, answer: Any) -> bool:
+def is_joined_batch(inputs: Any, answer: Any) -> TypeGuard[list[Any]]:
     """True when a batch came back as one vector: releases before 0.8.0 join an Ollama model's
     inputs with newlines and embed the result once."""
     return isinstance(inputs, list) and len(inputs) > 1 and embedding_count(answer) == 1

@@ -234,18 +234,18 @@ class ChunkStream:
         self.key = key
         self._read = Read(response) if response is not None else None  # made once: the hot path
 
-    def next_chunks(self) -> Plan[list[dict[str, Any]] | None]:
-        """The chunks that arrive next (at least one), or None once the stream has ended; a
+    def next_chunks(self) -> Plan[list[dict[str, Any]]]:
+        """The chunks that arrive next (at least one), or none once the stream has ended; a
         failure is never retried (part of the answer is out) and never quotes the key."""
         try:
             return (yield from self._next())
         except OpenWebUIError as error:
             raise without_key(error, self.key) from error.__cause__
 
-    def _next(self) -> Plan[list[dict[str, Any]] | None]:
+    def _next(self) -> Plan[list[dict[str, Any]]]:
         while not self.pending:
             if self._read is None or self.decoder.done:
-                return None
+                return []
             try:
                 text = yield self._read
             except httpx.RequestError as exc:
@@ -254,8 +254,8 @@ class ChunkStream:
                     f"The stream from {self.url} broke off: {error.message}", url=self.url
                 ) from exc
             if text is None:
-                self.decoder.finish()  # raises: the stream ended before [DONE]
-                return None
+                self.decoder.finish()  # raises unless the body's last line was [DONE]
+                return []
             self.pending = list(self.decoder.feed_text(text))
             if self.decoder.done:
                 yield from self._drain()
@@ -286,6 +286,7 @@ class Sender:
         self.key_header = settings.api_key_header  # read by the diagnosis of a 401
         self.max_retries = settings.max_retries
         self.headers = dict(settings.headers)
+        self.read_timeout = settings.timeout
         self.timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
 
     def outgoing(
@@ -386,7 +387,7 @@ class Sender:
                 return ChunkStream(None, request.url, first, self.connection.api_key)
             stream = ChunkStream(response, request.url, [], self.connection.api_key)
             try:
-                arrived = yield from stream.next_chunks()
+                stream.pending = yield from stream.next_chunks()  # left for the caller to read
             except ResponseError as error:
                 if isinstance(error.__cause__, httpx.RequestError):
                     # Nothing arrived yet: the transport failed before the answer started.
@@ -394,7 +395,6 @@ class Sender:
                         error.__cause__, request.url, names=self.names
                     ) from None
                 raise
-            stream.pending = arrived or []
             return stream
 
         return (yield from self._retried(attempt, RETRY_STATUSES))

@@ -307,18 +307,18 @@ class Doctor:
         assert self.client is not None
         assert self.settings is not None
         base = self.client.connection.base_url
-        found, tried, _ = self.client._run(walk(self.client._sender, base))
+        found, tried = self.client._run(walk(self.client._sender, base))
         who = responder(response)
         what = f"{url} is not Open WebUI's API (HTTP {response.status_code}"
         what += f", {who.evidence})" if who.evidence else ")"
         if error.message and who.kind != "open_webui_page":
             what = error.message
-        if found is not None and found != base:
+        if found is not None and found[0] != base:
             return RouteError(
-                f"{what}; Open WebUI answers at {found}",
+                f"{what}; Open WebUI answers at {found[0]}",
                 url=url,
                 status_code=response.status_code,
-                hint=f"set {{server_url}}={found}",
+                hint=f"set {{server_url}}={found[0]}",
                 names=self.settings.names,
             )
         if len(tried) > 1:

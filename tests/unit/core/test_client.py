@@ -21,6 +21,7 @@ from openwebui_adapters.errors import (
     RouteError,
     ServerError,
     ServerUnreachableError,
+    SignInRequiredError,
 )
 from samples import sample_response, sample_text
 
@@ -351,6 +352,12 @@ def test_embeddings_resolve_names(server: Server) -> None:
     assert answer["model"] == "stub-gpt"
 
 
+def test_embeddings_whose_items_are_not_objects_are_passed_on_as_they_came(server: Server) -> None:
+    server.script = [lambda r: httpx.Response(200, json={"data": [0.5, 0.25], "model": "m"})]
+    answer = make_client(server).embed({"model": "stub-gpt", "input": ["a", "b"]})
+    assert answer["data"] == [0.5, 0.25]  # no index to order them by
+
+
 def test_list_and_resolve_models(server: Server) -> None:
     client = make_client(server)
     assert [m.id for m in client.list_models()] == ["stub-gpt", "stub-llama:latest"]
@@ -555,6 +562,15 @@ def test_a_model_the_list_names_but_the_chat_never_finds_fails_after_one_refresh
     ]
 
 
+def test_a_model_the_list_names_but_the_chat_never_finds_is_raised_with_the_ids_to_try(
+    server: Server,
+) -> None:
+    server.known = {"another-model"}  # the list still names stub-gpt
+    with pytest.raises(ModelNotFoundError) as info:
+        capped(server).chat({"model": "STUB-GPT", "messages": USER})
+    assert info.value.suggestions == ["stub-gpt", "stub-llama:latest"]
+
+
 def test_a_failure_of_a_model_the_server_lists_is_raised_as_what_it_is(server: Server) -> None:
     server.known = {"another-model"}  # embeddings of stub-gpt answer a bare 500, it is listed
     with pytest.raises(ServerError) as info:
@@ -570,6 +586,21 @@ def test_an_embeddings_failure_other_than_a_bare_500_is_not_taken_for_a_missing_
     with pytest.raises(ServerError):
         make_client(server, max_retries=0).embed({"model": "STUB-GPT", "input": ["a"]})
     assert server.paths() == ["/api/embeddings"]
+
+
+def test_an_embeddings_failure_at_500_from_a_sign_in_gate_is_not_taken_for_a_missing_model(
+    server: Server,
+) -> None:
+    gate = (
+        '<html><body><p>Secured with <a href="https://github.com/oauth2-proxy/oauth2-proxy">'
+        "OAuth2 Proxy</a></p></body></html>"
+    )
+    server.script = [
+        lambda r: httpx.Response(500, text=gate, headers={"content-type": "text/html"})
+    ]
+    with pytest.raises(SignInRequiredError):
+        make_client(server).embed({"model": "STUB-GPT", "input": ["a"]})
+    assert server.paths() == ["/api/embeddings"]  # only the server's own 500 is a missing model
 
 
 def test_an_embeddings_model_not_found_resolves_the_name(server: Server) -> None:

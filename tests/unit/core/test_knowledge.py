@@ -245,6 +245,18 @@ def test_long_waits_follow_the_servers_status_stream(
     assert server.requests[0].url.params["stream"] == "true"
 
 
+def test_an_unknown_file_is_not_found_by_its_status_stream_with_no_poll_after(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_waiting, "STREAM_AFTER", 0.0)
+    server.routes["GET", f"/api/v1/files/{FILE_ID}/process/status"] = lambda _: httpx.Response(
+        404, json=NOT_FOUND
+    )
+    with pytest.raises(KnowledgeNotFoundError):
+        make_client(server).wait_for_file(FILE_ID)
+    assert [r.url.params.get("stream") for r in server.requests] == ["true"]
+
+
 def test_a_failure_on_the_stream_carries_its_reason(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from openwebui_adapters import OpenWebUIClient
 from openwebui_adapters import _sending as sending
-from openwebui_adapters._plan import Effect, Open, Outgoing, Plan, Read, ReadAll
+from openwebui_adapters._plan import Effect, Open, Outgoing, Plan, Read, ReadAll, Send
 from openwebui_adapters._sending import (
     BACKOFF_CAP,
     MAX_REDIRECTS,
@@ -112,6 +112,17 @@ def test_a_redirect_answered_to_a_stream_request_is_read_before_the_request_goes
     assert response is arrived
     assert [type(e) for e in effects] == [Open, ReadAll, Open]
     assert effects[1] == ReadAll(moved)  # its connection let go, not held for the stream
+
+
+def test_a_redirect_answered_to_a_whole_request_goes_on_without_another_read() -> None:
+    sender = OpenWebUIClient("http://owui.test", KEY)._sender
+    answers = iter(
+        [httpx.Response(307, headers={"location": "/v2/api/models"}), httpx.Response(200)]
+    )
+    effects, _ = step_through(
+        sender.exchange(sender.outgoing("GET", "/api/models")), lambda effect: next(answers)
+    )
+    assert [type(e) for e in effects] == [Send, Send]  # a Send's answer arrives read
 
 
 def test_a_redirect_loop_stops_after_the_redirects_allowed() -> None:
@@ -217,6 +228,18 @@ def test_after_done_the_rest_of_the_body_is_read_to_its_end_so_the_connection_is
     assert [c["choices"][0]["delta"] for c in chunks] == [{"content": "hi"}]
     assert effects == [Read(response)] * 3  # to the body's end, and no Close
     assert next(pieces, "read") == "read"
+
+
+def test_a_stream_whose_last_line_is_done_without_its_line_break_ends_complete() -> None:
+    chunk = json.dumps({"choices": [{"index": 0, "delta": {"content": "hi"}}]})
+
+    def unterminated(request: httpx.Request) -> httpx.Response:
+        body = f"data: {chunk}\n\ndata: [DONE]"
+        return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+
+    client = OpenWebUIClient("http://owui.test", KEY, transport=httpx.MockTransport(unterminated))
+    chunks = list(client.stream_chat({"model": "stub-gpt", "messages": USER}))
+    assert [c["choices"][0]["delta"] for c in chunks] == [{"content": "hi"}]
 
 
 @pytest.mark.parametrize(
