@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from itertools import islice
 from typing import Any, TypeVar
 
 import httpx
@@ -231,6 +232,8 @@ class ChunkStream:
         self.url = url
         self.pending = first
         self.decoder = SSEDecoder(url)
+        self._rest: Iterator[dict[str, Any]] | None = None  # the piece read, decoded as asked
+        self._batch = 1  # how many of its chunks go out next
         self.key = key
         self._read = Read(response) if response is not None else None  # made once: the hot path
 
@@ -243,7 +246,22 @@ class ChunkStream:
             raise without_key(error, self.key) from error.__cause__
 
     def _next(self) -> Plan[list[dict[str, Any]]]:
-        while not self.pending:
+        if self.pending:
+            chunks, self.pending = self.pending, []
+            return chunks
+        while True:
+            if self._rest is not None:
+                # A piece may hold many chunks (a whole answer): they go out in batches that
+                # double, 1, 2, 4..., so the first token does not wait for the rest to decode.
+                chunks = list(islice(self._rest, self._batch))
+                if len(chunks) == self._batch:
+                    self._batch *= 2
+                    return chunks
+                self._rest = None
+                if self.decoder.done:
+                    yield from self._drain()
+                if chunks:
+                    return chunks
             if self._read is None or self.decoder.done:
                 return []
             try:
@@ -256,11 +274,7 @@ class ChunkStream:
             if text is None:
                 self.decoder.finish()  # raises unless the body's last line was [DONE]
                 return []
-            self.pending = list(self.decoder.feed_text(text))
-            if self.decoder.done:
-                yield from self._drain()
-        chunks, self.pending = self.pending, []
-        return chunks
+            self._rest, self._batch = self.decoder.feed_text(text), 1
 
     def _drain(self) -> Plan[None]:
         """Read the body to its end after `[DONE]`, so its connection can be reused."""

@@ -224,10 +224,30 @@ def test_after_done_the_rest_of_the_body_is_read_to_its_end_so_the_connection_is
         return next(pieces)
 
     stream = ChunkStream(response, "http://owui.test/api/chat/completions", [], KEY)
-    effects, chunks = step_through(stream.next_chunks(), answer)
+    effects, chunks = step_through(_every_chunk(stream), answer)
     assert [c["choices"][0]["delta"] for c in chunks] == [{"content": "hi"}]
     assert effects == [Read(response)] * 3  # to the body's end, and no Close
     assert next(pieces, "read") == "read"
+
+
+def test_the_first_chunk_of_a_piece_goes_out_before_the_rest_is_decoded() -> None:
+    """Time to first token: a piece holding a whole answer is not decoded before its first
+    chunk is handed on; a line that is not JSON further on still fails the stream."""
+    response = httpx.Response(200)
+    chunk = json.dumps({"choices": [{"index": 0, "delta": {"content": "hi"}}]})
+    piece = f"data: {chunk}\n\ndata: {{not json\n\ndata: [DONE]\n\n"
+    stream = ChunkStream(response, "http://owui.test/api/chat/completions", [], KEY)
+    _, first = step_through(stream.next_chunks(), lambda effect: piece)
+    assert [c["choices"][0]["delta"] for c in first] == [{"content": "hi"}]
+    with pytest.raises(ResponseError, match="not JSON"):
+        step_through(stream.next_chunks(), lambda effect: None)
+
+
+def _every_chunk(stream: ChunkStream) -> Plan[list[dict[str, Any]]]:
+    got: list[dict[str, Any]] = []
+    while chunks := (yield from stream.next_chunks()):
+        got += chunks
+    return got
 
 
 def test_a_stream_whose_last_line_is_done_without_its_line_break_ends_complete() -> None:

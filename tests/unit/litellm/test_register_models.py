@@ -20,7 +20,7 @@ import litellm
 
 from openwebui_adapters._client import OpenWebUIClient
 from openwebui_adapters._model_facts import SHOW_PATH
-from openwebui_adapters.litellm import _embedding_params, _models, proxy
+from openwebui_adapters.litellm import _embedding_params, _models, lookup_facts, proxy
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly. qualifier:UserWarning")
 
@@ -154,9 +154,11 @@ def test_a_well_known_base_id_takes_litellms_flags_but_not_its_prices() -> None:
     assert dict(litellm.model_cost["gpt-4o-mini"]) == before  # OpenAI's own entry untouched
 
 
+@pytest.mark.usefixtures("litellm_knows_no_openwebui_model")
 def test_completion_cost_works_after_a_first_call_without_registration(
     handler_server: Server,
 ) -> None:
+    lookup_facts(wait=None)  # no lookup learns it (an older LiteLLM looks it up before the call)
     model = unique("fresh")
     response = litellm.completion(model=f"openwebui/{model}", messages=MESSAGES)
     assert response.model == f"{model}:latest"
