@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from frameworks_support import FILE_TEXT, MARKS, ProviderCall
 
-pytest.importorskip("crewai", reason="CrewAI is installed by `nox -s frameworks` only")
+pytest.importorskip(
+    "crewai", reason="CrewAI is installed by `nox -s frameworks` only, in its install of its own"
+)
 
 from crewai import LLM, Agent, Crew, Task
 from crewai.tools import tool

@@ -13,7 +13,10 @@ from collections.abc import Callable
 import pytest
 from frameworks_support import MARKS, ProviderCall
 
-pytest.importorskip("google.adk", reason="Google ADK is installed by `nox -s frameworks` only")
+pytest.importorskip(
+    "google.adk",
+    reason="Google ADK is installed by `nox -s frameworks` only, in the install beside CrewAI's",
+)
 
 from google.adk.agents import LlmAgent
 from google.adk.models.lite_llm import LiteLlm

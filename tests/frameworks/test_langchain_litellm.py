@@ -13,7 +13,8 @@ from frameworks_support import MARKS, ProviderCall
 from pydantic import BaseModel
 
 pytest.importorskip(
-    "langchain_litellm", reason="langchain-litellm is installed by `nox -s frameworks` only"
+    "langchain_litellm",
+    reason="langchain-litellm is installed by `nox -s frameworks` only, in the install beside CrewAI's",
 )
 
 from langchain_core.tools import tool

@@ -15,7 +15,8 @@ import pytest
 from frameworks_support import MARKS, ProviderCall
 
 pytest.importorskip(
-    "llama_index.llms.litellm", reason="LlamaIndex is installed by `nox -s frameworks` only"
+    "llama_index.llms.litellm",
+    reason="LlamaIndex is installed by `nox -s frameworks` only, in the install beside CrewAI's",
 )
 
 from llama_index.core.agent.workflow import FunctionAgent

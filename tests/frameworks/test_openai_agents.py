@@ -13,7 +13,8 @@ import pytest
 from frameworks_support import FILE_TEXT, MARKS, ProviderCall
 
 pytest.importorskip(
-    "agents", reason="the OpenAI Agents SDK is installed by `nox -s frameworks` only"
+    "agents",
+    reason="the OpenAI Agents SDK is installed by `nox -s frameworks` only, in the install beside CrewAI's",
 )
 
 from agents import Agent, ModelSettings, RunConfig, Runner, function_tool, set_tracing_disabled
