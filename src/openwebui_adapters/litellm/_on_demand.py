@@ -14,7 +14,7 @@ this one back.)
 Learning asks the server in `OPENWEBUI_SERVER_URL`/`OPENWEBUI_API_KEY` for its model list at most
 once per server and key in the process (not at all when calls already cached it), plus one
 `/ollama/api/show` per Ollama model asked about, and registers the model as `register_models()`
-does. A lookup waits for that at most `wait` seconds in all (3 by default, `install(wait=...)`;
+does. A lookup waits for that at most `wait` seconds in all (3 by default, `lookup_facts(wait=...)`;
 LiteLLM's lookups are synchronous, so on an event loop the loop waits too); lookups at the same
 time share the requests, and an answer that comes after the wait still registers. LiteLLM looks
 a model up inside `completion()` too, so the first call of a model nothing asked about before
