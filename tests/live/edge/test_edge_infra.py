@@ -6,6 +6,7 @@ answer), so the package's own edge tests can rely on it. The table is in stack/R
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import httpx
@@ -15,6 +16,11 @@ from edge_support import PROXIES, Edge
 pytestmark = [pytest.mark.live, pytest.mark.parametrize("proxy", PROXIES)]
 
 TWO_MB = b"x" * (2 * 1024 * 1024)
+
+
+def decoy_authorization() -> str:
+    """An Authorization value made for one test run, that no server knows (never a literal)."""
+    return "Bearer " + secrets.token_hex(16)
 
 
 def bearer(edge: Edge) -> dict[str, str]:
@@ -184,14 +190,14 @@ def secrets_after_following(edge: Edge, url: str, headers: dict[str, str]) -> li
 
 
 def test_httpx_alone_leaks_custom_headers_on_cross_host_redirect(edge: Edge, proxy: str) -> None:
-    headers = {"x-api-key": edge.api_key, "Authorization": "Bearer sk-authorization-header"}
+    headers = {"x-api-key": edge.api_key, "Authorization": decoy_authorization()}
     seen = secrets_after_following(edge, edge.url(proxy, "sso") + "/api/models", headers)
     # httpx drops Authorization across origins, but x-api-key reaches the sign-in host.
     assert seen == [f"signin {httpx.URL(edge.signin_url).netloc.decode()} GET: header x-api-key"]
 
 
 def test_httpx_alone_leaks_custom_headers_on_https_to_http_redirect(edge: Edge, proxy: str) -> None:
-    headers = {"x-api-key": edge.api_key, "Authorization": "Bearer sk-authorization-header"}
+    headers = {"x-api-key": edge.api_key, "Authorization": decoy_authorization()}
     seen = secrets_after_following(edge, edge.url(proxy, "https_to_http") + "/api/models", headers)
     host = httpx.URL(edge.downgrade_url).netloc.decode()
     assert seen == [f"downgrade {host} GET: header x-api-key"]
